@@ -1,0 +1,142 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import express from 'express';
+import type { Config } from './config/config.js';
+import { initOrm, migrate, projectRoot } from './db/orm.js';
+import {
+  authenticate,
+  buildContext,
+  type ContextFactoryDeps,
+  type GraphQLContext,
+} from './graphql/context.js';
+import { createErrorFormatter } from './graphql/error-formatting.js';
+import { operationLogPlugin } from './graphql/plugins/operation-log.plugin.js';
+import { buildServedSchema } from './graphql/schema.js';
+import { startWsServer } from './graphql/ws-server.js';
+import { healthRouter } from './http/health.js';
+import { bodyErrorHandler, cors } from './http/middleware.js';
+import { createServices, type Services } from './modules/services.js';
+import { correlationMiddleware } from './observability/correlation.js';
+import { createLogger, type Logger } from './observability/logger.js';
+
+export interface AppOptions {
+  /** Where log lines go (tests read them back); stdout by default. */
+  logStream?: NodeJS.WritableStream;
+  /** Apply pending migrations before serving (default true). */
+  migrate?: boolean;
+}
+
+export interface ParleyApp {
+  config: Config;
+  orm: MikroORM;
+  services: Services;
+  log: Logger;
+  httpServer: http.Server;
+  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** Drains HTTP, closes WebSockets, closes the ORM. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+const version = (
+  JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }
+).version;
+
+/** Builds a whole Parley instance. No globals: tests start several side by side. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<ParleyApp> {
+  if (!config.databaseUrl)
+    throw new Error('createApp needs config.databaseUrl (main.ts starts the embedded one)');
+  const log = createLogger({ level: config.logLevel, stream: options.logStream });
+  const orm = await initOrm({ clientUrl: config.databaseUrl, poolMax: config.dbPoolMax, log });
+  try {
+    if (options.migrate !== false) {
+      const applied = await migrate(orm);
+      if (applied.length > 0) log.info({ migrations: applied }, 'applied database migrations');
+    }
+    return await assemble(config, orm, log);
+  } catch (error) {
+    await orm.close(true);
+    throw error;
+  }
+}
+
+async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<ParleyApp> {
+  const services = await createServices(orm, config, log);
+  const schema = await buildServedSchema();
+  const deps: ContextFactoryDeps = { orm, services, log };
+  const formatError = createErrorFormatter({ production: config.isProduction, log });
+
+  const expressApp = express();
+  expressApp.disable('x-powered-by');
+  const httpServer = http.createServer(expressApp);
+  const ws = startWsServer({ httpServer, schema, deps, formatError });
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: config.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      { serverWillStart: async () => ({ drainServer: ws.dispose }) },
+      operationLogPlugin(),
+      config.isProduction
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({
+            embed: { endpointIsEditable: false },
+            document: 'query Me {\n  me {\n    id\n    email\n    role\n  }\n}\n',
+            includeCookies: false,
+          }),
+    ],
+  });
+  await apollo.start();
+
+  expressApp.use(correlationMiddleware);
+  expressApp.use(healthRouter({ orm, startedAt: new Date(), version }));
+  expressApp.use(
+    '/graphql',
+    cors(config.corsOrigins, config.isProduction),
+    express.json({ limit: config.bodyLimitBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) =>
+        buildContext(
+          deps,
+          await authenticate(services, req.headers.authorization),
+          res.locals.correlationId as string,
+        ),
+    }),
+  );
+  expressApp.use(bodyErrorHandler(log, config.bodyLimitBytes));
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    orm,
+    services,
+    log,
+    httpServer,
+    listen: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          resolve(httpServer.address() as AddressInfo);
+        });
+      }),
+    close: () =>
+      (closing ??= (async () => {
+        await apollo.stop(); // drains HTTP (and, through the hook above, the WebSockets)
+        await orm.close();
+        log.info('parley stopped');
+      })()),
+  };
+}

@@ -1,0 +1,170 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else takes a `Config`.
+ * Every problem is reported at once (see `ConfigError`) so an operator fixes them in one go.
+ */
+
+const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value));
+
+const postgresUrl = optionalString.refine(
+  (value) => value === undefined || /^postgres(ql)?:\/\//.test(value),
+  'must be a postgres:// or postgresql:// URL',
+);
+
+const csv = optionalString.transform((value) =>
+  value
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : [],
+);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  DATABASE_URL: postgresUrl,
+  TEST_DATABASE_URL: postgresUrl,
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  PARLEY_DATA_DIR: z.string().default('.parley'),
+  EMBEDDED_PG_PORT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(65535)
+    .refine((port) => port !== 5432, 'must not be 5432 (that port belongs to a system PostgreSQL)')
+    .default(54329),
+  REDIS_URL: optionalString.refine(
+    (value) => value === undefined || /^rediss?:\/\//.test(value),
+    'must be a redis:// or rediss:// URL',
+  ),
+  OLLAMA_HOST: z.string().url().default('http://127.0.0.1:11434'),
+  JWT_PRIVATE_KEY: optionalString,
+  JWT_PUBLIC_KEY: optionalString,
+  JWT_ISSUER: z.string().min(1).default('parley'),
+  JWT_AUDIENCE: z.string().min(1).default('parley-api'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .default(30 * 86_400),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  CORS_ORIGINS: csv,
+  ADMIN_EMAIL: optionalString.refine((value) => value === undefined || z.email().safeParse(value).success, {
+    message: 'must be an email address',
+  }),
+  ADMIN_PASSWORD: optionalString.refine((value) => value === undefined || value.length >= 12, {
+    message: 'must be at least 12 characters',
+  }),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  isProduction: boolean;
+  host: string;
+  port: number;
+  /** Undefined means "start the embedded PostgreSQL". */
+  databaseUrl: string | undefined;
+  testDatabaseUrl: string | undefined;
+  dbPoolMax: number;
+  dataDir: string;
+  embeddedPgPort: number;
+  redisUrl: string | undefined;
+  ollamaHost: string;
+  jwt: {
+    privateKeyPem: string | undefined;
+    publicKeyPem: string | undefined;
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+  };
+  logLevel: Env['LOG_LEVEL'];
+  corsOrigins: string[];
+  admin: { email: string; password: string } | undefined;
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+  introspection: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; throws a `ConfigError` listing every problem. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  const isProduction = env.NODE_ENV === 'production';
+  const problems: string[] = [];
+
+  if (isProduction) {
+    // Production never invents secrets or databases: a missing one is an operator error.
+    if (!env.DATABASE_URL) problems.push('DATABASE_URL: required in production');
+    if (!env.JWT_PRIVATE_KEY) problems.push('JWT_PRIVATE_KEY: required in production (Ed25519 PKCS#8 PEM)');
+    if (!env.JWT_PUBLIC_KEY) problems.push('JWT_PUBLIC_KEY: required in production (Ed25519 SPKI PEM)');
+  }
+  if (Boolean(env.JWT_PRIVATE_KEY) !== Boolean(env.JWT_PUBLIC_KEY)) {
+    problems.push('JWT_PRIVATE_KEY and JWT_PUBLIC_KEY: set both or neither');
+  }
+  if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
+    problems.push('ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: env.NODE_ENV,
+    isProduction,
+    host: env.HOST,
+    port: env.PORT,
+    databaseUrl: env.DATABASE_URL,
+    testDatabaseUrl: env.TEST_DATABASE_URL,
+    dbPoolMax: env.DB_POOL_MAX,
+    dataDir: path.resolve(env.PARLEY_DATA_DIR),
+    embeddedPgPort: env.EMBEDDED_PG_PORT,
+    redisUrl: env.REDIS_URL,
+    ollamaHost: env.OLLAMA_HOST,
+    jwt: {
+      privateKeyPem: env.JWT_PRIVATE_KEY?.replace(/\\n/g, '\n'),
+      publicKeyPem: env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+    },
+    logLevel: env.LOG_LEVEL,
+    corsOrigins: env.CORS_ORIGINS,
+    admin:
+      env.ADMIN_EMAIL && env.ADMIN_PASSWORD
+        ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }
+        : undefined,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    introspection: env.GRAPHQL_INTROSPECTION ? env.GRAPHQL_INTROSPECTION === 'true' : !isProduction,
+  };
+}

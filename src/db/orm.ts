@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { entities } from '../modules/index.js';
+import type { Logger } from '../observability/logger.js';
+
+/** The repository root, found from this file whether it runs from `src/` (tests) or `dist/src/`. */
+export const projectRoot = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+  return dir;
+})();
+
+/** True when this module was loaded from TypeScript sources (vitest), false from compiled `dist/`. */
+const runningFromSource = import.meta.url.endsWith('.ts');
+
+export interface OrmOptions {
+  clientUrl: string;
+  poolMax?: number;
+  log?: Logger;
+  /** Only `db:migration:create` writes the schema snapshot; running migrations never touches it. */
+  forMigrationAuthoring?: boolean;
+}
+
+export function ormConfig({
+  clientUrl,
+  poolMax = 10,
+  log,
+  forMigrationAuthoring = false,
+}: OrmOptions): Options {
+  const preferTs = runningFromSource || forMigrationAuthoring;
+  return defineConfig({
+    clientUrl,
+    entities,
+    discovery: { warnWhenNoEntities: true },
+    extensions: [Migrator],
+    pool: { min: 0, max: poolMax },
+    forceUtcTimezone: true,
+    allowGlobalContext: false,
+    preferTs,
+    dynamicImportProvider: (id: string) => import(id),
+    debug: false,
+    logger: (message) => log?.debug({ component: 'mikro-orm' }, message),
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      path: path.join(projectRoot, 'dist', 'migrations'),
+      pathTs: path.join(projectRoot, 'migrations'),
+      glob: preferTs ? '!(*.d).ts' : '!(*.d).js',
+      snapshot: forMigrationAuthoring,
+      snapshotName: '.snapshot-parley',
+      transactional: true,
+      allOrNothing: true,
+      emit: 'ts',
+    },
+  });
+}
+
+export async function initOrm(options: OrmOptions): Promise<MikroORM> {
+  return MikroORM.init(ormConfig(options));
+}
+
+export async function migrate(orm: MikroORM): Promise<string[]> {
+  const applied = await orm.getMigrator().up();
+  return applied.map((migration) => migration.name);
+}

@@ -1,0 +1,61 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { UnauthenticatedError } from '../common/errors.js';
+import { bearerToken, type AuthUser } from '../modules/auth/access-tokens.js';
+import type { Services } from '../modules/services.js';
+import { createUserLoaders } from '../modules/users/users.loaders.js';
+import type { Logger } from '../observability/logger.js';
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+/** One set per request (or per subscription operation), so batches never leak between callers. */
+export function createLoaders(em: EntityManager) {
+  return { ...createUserLoaders(em) };
+}
+
+export interface GraphQLContext {
+  em: EntityManager;
+  user: AuthUser | null;
+  /** Why a presented token was refused; rules report it instead of a generic "sign in". */
+  authError: string | undefined;
+  loaders: Loaders;
+  services: Services;
+  log: Logger;
+  correlationId: string;
+}
+
+export interface ContextFactoryDeps {
+  orm: MikroORM;
+  services: Services;
+  log: Logger;
+}
+
+/** Resolves the caller from a raw Authorization value; a bad token is remembered, not thrown. */
+export async function authenticate(
+  services: Services,
+  authorization: string | undefined,
+): Promise<{ user: AuthUser | null; authError: string | undefined }> {
+  const token = bearerToken(authorization);
+  if (!token) return { user: null, authError: undefined };
+  try {
+    return { user: await services.auth.verifyAccessToken(token), authError: undefined };
+  } catch (error) {
+    if (error instanceof UnauthenticatedError) return { user: null, authError: error.message };
+    throw error;
+  }
+}
+
+export function buildContext(
+  deps: ContextFactoryDeps,
+  caller: { user: AuthUser | null; authError: string | undefined },
+  correlationId: string,
+): GraphQLContext {
+  const em = deps.orm.em.fork();
+  return {
+    em,
+    ...caller,
+    loaders: createLoaders(em),
+    services: deps.services,
+    log: deps.log.child({ correlationId, userId: caller.user?.id }, true),
+    correlationId,
+  };
+}

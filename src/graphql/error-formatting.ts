@@ -1,0 +1,59 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { ArgumentValidationError } from 'type-graphql';
+import type { ValidationError as ClassValidationError } from 'class-validator';
+import { DomainError, ErrorCode, ValidationError, type FieldProblem } from '../common/errors.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Codes graphql-js and Apollo set themselves for documents that never reach a resolver. */
+const passThroughCodes = new Set<string>([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+function flattenValidation(errors: ClassValidationError[], prefix = ''): FieldProblem[] {
+  return errors.flatMap((error) => {
+    const field = prefix ? `${prefix}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({
+      field,
+      // class-validator starts messages with the property name; the field is named separately.
+      message: message.startsWith(`${error.property} `) ? message.slice(error.property.length + 1) : message,
+    }));
+    return [...own, ...flattenValidation(error.children ?? [], field)];
+  });
+}
+
+/**
+ * The one place domain errors become GraphQL errors. Anything unknown is logged whole and shown to the
+ * client as INTERNAL_SERVER_ERROR, with its message only outside production (never a stack or SQL there).
+ */
+export function createErrorFormatter(options: { production: boolean; log: Logger }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+
+    if (original instanceof ArgumentValidationError) {
+      const problems = flattenValidation(original.extensions.validationErrors as ClassValidationError[]);
+      const domain = new ValidationError(problems);
+      return { ...base, message: domain.message, extensions: { code: domain.code, ...domain.details } };
+    }
+    if (original instanceof DomainError) {
+      return { ...base, message: original.message, extensions: { code: original.code, ...original.details } };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && passThroughCodes.has(code)) {
+      return { ...base, extensions: { code } };
+    }
+    options.log.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL operation');
+    return {
+      ...base,
+      message: options.production ? 'Internal server error' : `Internal server error: ${formatted.message}`,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}

@@ -1,0 +1,76 @@
+import type { Server } from 'node:http';
+import type { ExecutionResult, GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { normaliseCorrelationId } from '../observability/correlation.js';
+import type { AuthUser } from '../modules/auth/access-tokens.js';
+import { authenticate, buildContext, type ContextFactoryDeps } from './context.js';
+import type { createErrorFormatter } from './error-formatting.js';
+
+interface ConnectionState {
+  user: AuthUser | null;
+  correlationId: string;
+}
+
+type Extra = { socket: WebSocket; state?: ConnectionState };
+
+function connectionAuthorization(params: Record<string, unknown> | undefined): string | undefined {
+  const value = params?.authorization ?? params?.Authorization ?? params?.token;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * graphql-ws on the HTTP server's `/graphql`. The access token comes in `connection_init`; a bad one
+ * closes the socket with 4401 (the protocol's Unauthorized) before the ack.
+ */
+export function startWsServer(options: {
+  httpServer: Server;
+  schema: GraphQLSchema;
+  deps: ContextFactoryDeps;
+  formatError: ReturnType<typeof createErrorFormatter>;
+  connectionInitWaitTimeoutMs?: number;
+}) {
+  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
+  const format = (result: ExecutionResult) =>
+    result.errors
+      ? { ...result, errors: result.errors.map((error) => options.formatError(error.toJSON(), error)) }
+      : result;
+
+  const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      schema: options.schema,
+      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 10_000,
+      onConnect: async (ctx) => {
+        const { user, authError } = await authenticate(
+          options.deps.services,
+          connectionAuthorization(ctx.connectionParams),
+        );
+        if (authError) {
+          ctx.extra.socket.close(CloseCode.Unauthorized, authError);
+          return false;
+        }
+        const correlationId = normaliseCorrelationId(ctx.connectionParams?.correlationId);
+        ctx.extra.state = { user, correlationId };
+        return true;
+      },
+      context: (ctx) => {
+        const state = ctx.extra.state!;
+        return buildContext(options.deps, { user: state.user, authError: undefined }, state.correlationId);
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => format(result),
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((error) => options.formatError(error.toJSON(), error)),
+    },
+    wss,
+  );
+
+  return {
+    wss,
+    /** Closes every socket (1001 Going Away) and stops accepting new ones. */
+    dispose: async () => {
+      await cleanup.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { Router } from 'express';
+import type { MikroORM } from '@mikro-orm/postgresql';
+
+export interface HealthCheck {
+  status: 'up' | 'down';
+  latencyMs: number;
+  error?: string;
+}
+
+async function timed(check: () => Promise<unknown>, timeoutMs: number): Promise<HealthCheck> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { status: 'up', latencyMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    return {
+      status: 'down',
+      latencyMs: Math.round(performance.now() - started),
+      error: error instanceof Error ? error.message : String(error),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `/health` (alive), `/health/ready` (can serve: dependencies up), `/health/database`. JSON, 200 or 503. */
+export function healthRouter(deps: {
+  orm: MikroORM;
+  startedAt: Date;
+  version: string;
+  timeoutMs?: number;
+}): Router {
+  const router = Router();
+  const timeoutMs = deps.timeoutMs ?? 2_000;
+  const database = () => timed(() => deps.orm.em.getConnection().execute('select 1'), timeoutMs);
+
+  router.get('/health', (_req, res) => {
+    res.json({
+      status: 'ok',
+      version: deps.version,
+      uptimeSeconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
+    });
+  });
+
+  router.get('/health/database', async (_req, res) => {
+    const check = await database();
+    res.status(check.status === 'up' ? 200 : 503).json(check);
+  });
+
+  router.get('/health/ready', async (_req, res) => {
+    const checks = { database: await database() };
+    const ready = Object.values(checks).every((check) => check.status === 'up');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  return router;
+}

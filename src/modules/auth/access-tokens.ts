@@ -1,0 +1,86 @@
+import { errors, importPKCS8, importSPKI, jwtVerify, SignJWT, type CryptoKey } from 'jose';
+import type { Config } from '../../config/config.js';
+import { UnauthenticatedError } from '../../common/errors.js';
+import { Role } from '../users/role.js';
+
+/** Who is calling, as proven by a verified access token. */
+export interface AuthUser {
+  id: string;
+  email: string;
+  role: Role;
+}
+
+const ALGORITHM = 'EdDSA';
+const TOKEN_TYPE = 'at+jwt'; // RFC 9068: keeps ID tokens or other JWTs from being replayed as access tokens
+
+/**
+ * Short-lived signed access tokens. The algorithm is pinned (Ed25519) and `iss`, `aud`, `typ` and
+ * expiry are checked, so `alg: none` and HS/RS confusion cannot get through.
+ */
+export class AccessTokens {
+  private constructor(
+    private readonly privateKey: CryptoKey,
+    private readonly publicKey: CryptoKey,
+    private readonly settings: Config['jwt'],
+  ) {}
+
+  static async create(settings: Config['jwt']): Promise<AccessTokens> {
+    if (!settings.privateKeyPem || !settings.publicKeyPem) {
+      throw new Error('JWT keys are missing: set JWT_PRIVATE_KEY and JWT_PUBLIC_KEY');
+    }
+    const [privateKey, publicKey] = await Promise.all([
+      importPKCS8(settings.privateKeyPem, ALGORITHM),
+      importSPKI(settings.publicKeyPem, ALGORITHM),
+    ]);
+    return new AccessTokens(privateKey, publicKey, settings);
+  }
+
+  async sign(user: AuthUser): Promise<{ token: string; expiresAt: Date }> {
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const expiresAt = issuedAt + this.settings.accessTtlSeconds;
+    const token = await new SignJWT({ email: user.email, role: user.role })
+      .setProtectedHeader({ alg: ALGORITHM, typ: TOKEN_TYPE })
+      .setSubject(user.id)
+      .setIssuer(this.settings.issuer)
+      .setAudience(this.settings.audience)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
+      .sign(this.privateKey);
+    return { token, expiresAt: new Date(expiresAt * 1000) };
+  }
+
+  /** Returns the caller or throws an `UnauthenticatedError` saying what was wrong with the token. */
+  async verify(token: string): Promise<AuthUser> {
+    try {
+      const { payload } = await jwtVerify(token, this.publicKey, {
+        algorithms: [ALGORITHM],
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        typ: TOKEN_TYPE,
+        requiredClaims: ['sub', 'exp', 'iat'],
+        clockTolerance: 5,
+      });
+      const role = payload.role;
+      if (typeof payload.sub !== 'string' || typeof payload.email !== 'string' || !isRole(role)) {
+        throw new UnauthenticatedError('Access token is malformed');
+      }
+      return { id: payload.sub, email: payload.email, role };
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) throw error;
+      if (error instanceof errors.JWTExpired)
+        throw new UnauthenticatedError('Access token expired: refresh it');
+      throw new UnauthenticatedError('Access token is invalid');
+    }
+  }
+}
+
+function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && Object.values(Role).includes(value as Role);
+}
+
+/** Accepts `Bearer <token>` (any case) and returns the token, or undefined when there is none. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1] : header.trim() || undefined;
+}

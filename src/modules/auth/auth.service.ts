@@ -1,0 +1,150 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../../config/config.js';
+import { UnauthenticatedError } from '../../common/errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { AuditOutcome } from '../audit/audit-event.entity.js';
+import { User } from '../users/user.entity.js';
+import { normaliseEmail } from '../users/users.service.js';
+import type { AccessTokens, AuthUser } from './access-tokens.js';
+import { burnPasswordCheck, verifyPassword } from './passwords.js';
+import { RefreshToken } from './refresh-token.entity.js';
+
+export interface Session {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  user: User;
+}
+
+const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+export function toAuthUser(user: User): AuthUser {
+  return { id: user.id, email: user.email, role: user.role };
+}
+
+export class AuthService {
+  constructor(
+    private readonly tokens: AccessTokens,
+    private readonly settings: Config['jwt'],
+    private readonly audit: AuditService,
+  ) {}
+
+  verifyAccessToken(token: string): Promise<AuthUser> {
+    return this.tokens.verify(token);
+  }
+
+  async login(em: EntityManager, email: string, password: string): Promise<Session> {
+    const user = await em.findOne(User, { email: normaliseEmail(email) });
+    if (!user) {
+      await burnPasswordCheck(password);
+      throw new UnauthenticatedError('Invalid email or password');
+    }
+    if (!(await verifyPassword(user.passwordHash, password))) {
+      throw new UnauthenticatedError('Invalid email or password');
+    }
+    return em.transactional(async (tx) => {
+      const current = await tx.findOneOrFail(User, user.id);
+      current.lastLoginAt = new Date();
+      this.audit.record(tx, {
+        actor: toAuthUser(current),
+        action: 'Mutation.login',
+        outcome: AuditOutcome.SUCCESS,
+        resourceType: 'User',
+        resourceId: current.id,
+      });
+      return this.issue(tx, current, randomUUID());
+    });
+  }
+
+  /**
+   * Single use: the token is spent by a conditional UPDATE, so two concurrent refreshes with the same
+   * token cannot both succeed. A spent or revoked token coming back means it leaked: the family dies.
+   */
+  async refresh(em: EntityManager, token: string): Promise<Session> {
+    const tokenHash = hashToken(token);
+    const spent = await em.transactional(async (tx) => {
+      const rows: { user_id: string; family_id: string }[] = await tx.execute(
+        `update refresh_tokens set used_at = now()
+          where token_hash = ? and used_at is null and revoked_at is null and expires_at > now()
+          returning user_id, family_id`,
+        [tokenHash],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      const user = await tx.findOneOrFail(User, row.user_id);
+      this.audit.record(tx, {
+        actor: toAuthUser(user),
+        action: 'Mutation.refreshToken',
+        outcome: AuditOutcome.SUCCESS,
+        resourceType: 'User',
+        resourceId: user.id,
+      });
+      return this.issue(tx, user, row.family_id);
+    });
+    if (spent) return spent;
+
+    const known = await em.fork().findOne(RefreshToken, { tokenHash });
+    if (!known) throw new UnauthenticatedError('Refresh token is invalid');
+    if (known.usedAt || known.revokedAt) {
+      const revoked = await this.revokeFamily(em, known.familyId);
+      await this.audit.recordDetached([
+        {
+          actor: null,
+          action: 'Mutation.refreshToken',
+          outcome: AuditOutcome.DENIED,
+          resourceType: 'User',
+          resourceId: known.user.id,
+          details: { reason: 'refresh token reuse', revokedTokens: revoked },
+        },
+      ]);
+      throw new UnauthenticatedError(
+        'Refresh token was already used: every session of its sign-in was revoked',
+      );
+    }
+    throw new UnauthenticatedError('Refresh token expired: sign in again');
+  }
+
+  /** Ends the sign-in the token belongs to. Returns whether anything was still active. */
+  async logout(em: EntityManager, token: string): Promise<boolean> {
+    const known = await em.findOne(RefreshToken, { tokenHash: hashToken(token) });
+    if (!known) return false;
+    const revoked = await em.transactional(async (tx) => {
+      const count = await this.revokeFamily(tx, known.familyId);
+      this.audit.record(tx, {
+        actor: null,
+        action: 'Mutation.logout',
+        outcome: AuditOutcome.SUCCESS,
+        resourceType: 'User',
+        resourceId: known.user.id,
+        details: { revokedTokens: count },
+      });
+      return count;
+    });
+    return revoked > 0;
+  }
+
+  private revokeFamily(em: EntityManager, familyId: string): Promise<number> {
+    return em.nativeUpdate(RefreshToken, { familyId, revokedAt: null }, { revokedAt: new Date() });
+  }
+
+  private async issue(em: EntityManager, user: User, familyId: string): Promise<Session> {
+    const refreshToken = randomBytes(32).toString('base64url');
+    const refreshTokenExpiresAt = new Date(Date.now() + this.settings.refreshTtlSeconds * 1000);
+    em.create(RefreshToken, {
+      user: user.id,
+      familyId,
+      tokenHash: hashToken(refreshToken),
+      expiresAt: refreshTokenExpiresAt,
+    });
+    const access = await this.tokens.sign(toAuthUser(user));
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshTokenExpiresAt,
+      user,
+    };
+  }
+}

@@ -1,0 +1,10 @@
+import type { ParleyModule } from './module.js';
+import { agentsModule } from './agents/index.js';
+import { auditModule } from './audit/index.js';
+import { authModule } from './auth/index.js';
+import { usersModule } from './users/index.js';
+
+/** Every feature of the API. Entities, resolvers and permissions are gathered from here only. */
+export const modules: ParleyModule[] = [usersModule, authModule, agentsModule, auditModule];
+
+export const entities = modules.flatMap((module) => module.entities);
