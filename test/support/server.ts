@@ -21,7 +21,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-const keys = generateJwtKeyPair();
+/** The signing keys every test server of this process uses (tests forge tokens with them). */
+export const testJwtKeys = generateJwtKeyPair();
 
 export interface TestServerOptions {
   /** Share a database between instances (two replicas); by default each server gets its own. */
@@ -39,8 +40,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     PORT: '0',
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'info',
-    JWT_PRIVATE_KEY: keys.privateKeyPem,
-    JWT_PUBLIC_KEY: keys.publicKeyPem,
+    JWT_PRIVATE_KEY: testJwtKeys.privateKeyPem,
+    JWT_PUBLIC_KEY: testJwtKeys.publicKeyPem,
     DB_POOL_MAX: '5',
     ...options.env,
   });
