@@ -25,6 +25,7 @@ import { healthRouter } from './http/health.js';
 import { bodyErrorHandler, cors } from './http/middleware.js';
 import { createServices, type Services } from './modules/services.js';
 import { correlationMiddleware } from './observability/correlation.js';
+import { createRealtime, type Realtime } from './realtime/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
 
 export interface AppOptions {
@@ -40,6 +41,7 @@ export interface ParleyApp {
   services: Services;
   log: Logger;
   httpServer: http.Server;
+  realtime: Realtime;
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /** Drains HTTP, closes WebSockets, closes the ORM. Safe to call twice. */
@@ -70,14 +72,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
 async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<ParleyApp> {
   const services = await createServices(orm, config, log);
+  const realtime = createRealtime(orm, config, log);
+  await realtime.start();
   const schema = await buildServedSchema();
-  const deps: ContextFactoryDeps = { orm, services, log };
+  const deps: ContextFactoryDeps = { orm, services, realtime: realtime.hub, log };
   const formatError = createErrorFormatter({ production: config.isProduction, log });
 
   const expressApp = express();
   expressApp.disable('x-powered-by');
   const httpServer = http.createServer(expressApp);
-  const ws = startWsServer({ httpServer, schema, deps, formatError });
+  const ws = startWsServer({
+    httpServer,
+    schema,
+    deps,
+    formatError,
+    connectionInitWaitTimeoutMs: config.realtime.connectionInitTimeoutMs,
+    maxBufferedBytes: config.realtime.maxBufferedBytes,
+    log,
+  });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -101,7 +113,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
   await apollo.start();
 
   expressApp.use(correlationMiddleware);
-  expressApp.use(healthRouter({ orm, startedAt: new Date(), version }));
+  expressApp.use(healthRouter({ orm, listener: realtime.listener, startedAt: new Date(), version }));
   expressApp.use(
     '/graphql',
     cors(config.corsOrigins, config.isProduction),
@@ -124,6 +136,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     services,
     log,
     httpServer,
+    realtime,
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -135,6 +148,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     close: () =>
       (closing ??= (async () => {
         await apollo.stop(); // drains HTTP (and, through the hook above, the WebSockets)
+        await realtime.stop();
         await orm.close();
         log.info('parley stopped');
       })()),

@@ -73,6 +73,14 @@ const envSchema = z.object({
     .default(1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  EVENT_RETENTION_HOURS: z.coerce.number().positive().default(168),
+  EVENT_PRUNE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(3_600),
+  WS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
+  WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -104,6 +112,13 @@ export interface Config {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   introspection: boolean;
+  realtime: {
+    retentionHours: number;
+    pruneIntervalMs: number;
+    /** A socket whose unsent data grows past this is closed (slow consumer). */
+    maxBufferedBytes: number;
+    connectionInitTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -166,5 +181,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     introspection: env.GRAPHQL_INTROSPECTION ? env.GRAPHQL_INTROSPECTION === 'true' : !isProduction,
+    realtime: {
+      retentionHours: env.EVENT_RETENTION_HOURS,
+      pruneIntervalMs: env.EVENT_PRUNE_INTERVAL_SECONDS * 1000,
+      maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
+      connectionInitTimeoutMs: env.WS_CONNECTION_INIT_TIMEOUT_MS,
+    },
   };
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { entities } from '../modules/index.js';
+import { EventStreamRow, StoredEventRow } from '../realtime/event.entity.js';
 import type { Logger } from '../observability/logger.js';
 
 /** The repository root, found from this file whether it runs from `src/` (tests) or `dist/src/`. */
@@ -37,7 +38,7 @@ export function ormConfig({
   const preferTs = runningFromSource || forMigrationAuthoring;
   return defineConfig({
     clientUrl,
-    entities,
+    entities: [...entities, StoredEventRow, EventStreamRow],
     discovery: { warnWhenNoEntities: true },
     extensions: [Migrator],
     pool: { min: 0, max: poolMax },

@@ -4,6 +4,7 @@ import { bearerToken, type AuthUser } from '../modules/auth/access-tokens.js';
 import type { Services } from '../modules/services.js';
 import { createUserLoaders } from '../modules/users/users.loaders.js';
 import type { Logger } from '../observability/logger.js';
+import type { EventHub } from '../realtime/index.js';
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
@@ -19,6 +20,7 @@ export interface GraphQLContext {
   authError: string | undefined;
   loaders: Loaders;
   services: Services;
+  realtime: EventHub;
   log: Logger;
   correlationId: string;
 }
@@ -26,6 +28,7 @@ export interface GraphQLContext {
 export interface ContextFactoryDeps {
   orm: MikroORM;
   services: Services;
+  realtime: EventHub;
   log: Logger;
 }
 
@@ -55,6 +58,7 @@ export function buildContext(
     ...caller,
     loaders: createLoaders(em),
     services: deps.services,
+    realtime: deps.realtime,
     log: deps.log.child({ correlationId, userId: caller.user?.id }, true),
     correlationId,
   };

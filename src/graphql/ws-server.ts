@@ -7,6 +7,13 @@ import { normaliseCorrelationId } from '../observability/correlation.js';
 import type { AuthUser } from '../modules/auth/access-tokens.js';
 import { authenticate, buildContext, type ContextFactoryDeps } from './context.js';
 import type { createErrorFormatter } from './error-formatting.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Close codes Parley adds to the graphql-ws protocol's own (`CloseCode`). */
+export enum ParleyCloseCode {
+  /** The client reads too slowly; reconnect and resume with `afterSeq`. (RFC 6455 "Try Again Later".) */
+  SlowConsumer = 1013,
+}
 
 interface ConnectionState {
   user: AuthUser | null;
@@ -29,7 +36,9 @@ export function startWsServer(options: {
   schema: GraphQLSchema;
   deps: ContextFactoryDeps;
   formatError: ReturnType<typeof createErrorFormatter>;
-  connectionInitWaitTimeoutMs?: number;
+  connectionInitWaitTimeoutMs: number;
+  maxBufferedBytes: number;
+  log: Logger;
 }) {
   const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
   const format = (result: ExecutionResult) =>
@@ -40,7 +49,7 @@ export function startWsServer(options: {
   const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema: options.schema,
-      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 10_000,
+      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
       onConnect: async (ctx) => {
         const { user, authError } = await authenticate(
           options.deps.services,
@@ -58,7 +67,18 @@ export function startWsServer(options: {
         const state = ctx.extra.state!;
         return buildContext(options.deps, { user: state.user, authError: undefined }, state.correlationId);
       },
-      onNext: (_ctx, _id, _payload, _args, result) => format(result),
+      onNext: (ctx, _id, _payload, _args, result) => {
+        // Unsent bytes piling up means the client cannot keep up: close instead of growing without bound.
+        const { socket } = ctx.extra;
+        if (socket.bufferedAmount > options.maxBufferedBytes) {
+          options.log.warn(
+            { bufferedBytes: socket.bufferedAmount, userId: ctx.extra.state?.user?.id },
+            'closing slow WebSocket consumer',
+          );
+          socket.close(ParleyCloseCode.SlowConsumer, 'Slow consumer: resubscribe with afterSeq');
+        }
+        return format(result);
+      },
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((error) => options.formatError(error.toJSON(), error)),
     },

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EventListener } from '../realtime/listener.js';
 
 export interface HealthCheck {
   status: 'up' | 'down';
@@ -32,6 +33,7 @@ async function timed(check: () => Promise<unknown>, timeoutMs: number): Promise<
 /** `/health` (alive), `/health/ready` (can serve: dependencies up), `/health/database`. JSON, 200 or 503. */
 export function healthRouter(deps: {
   orm: MikroORM;
+  listener: EventListener;
   startedAt: Date;
   version: string;
   timeoutMs?: number;
@@ -54,7 +56,16 @@ export function healthRouter(deps: {
   });
 
   router.get('/health/ready', async (_req, res) => {
-    const checks = { database: await database() };
+    const { listener } = deps;
+    const checks = {
+      database: await database(),
+      eventListener: {
+        status: listener.state === 'listening' ? 'up' : 'down',
+        state: listener.state,
+        reconnects: listener.reconnects,
+        ...(listener.lastError ? { error: listener.lastError } : {}),
+      },
+    };
     const ready = Object.values(checks).every((check) => check.status === 'up');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });

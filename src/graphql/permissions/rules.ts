@@ -2,18 +2,34 @@ import { rule } from 'graphql-shield';
 import { ForbiddenError, UnauthenticatedError } from '../../common/errors.js';
 import { Role, roleAtLeast } from '../../modules/users/role.js';
 import type { GraphQLContext } from '../context.js';
+import type { ShieldRule } from './types.js';
 
 // Rules return (not throw) domain errors: shield then reports exactly that error for the field.
 // Results are cached per request ('contextual'): they depend only on who is calling.
 
-export const isAuthenticated = rule('isAuthenticated', { cache: 'contextual' })(
-  (_parent, _args, ctx: GraphQLContext) => (ctx.user ? true : new UnauthenticatedError(ctx.authError)),
+type Check = (ctx: GraphQLContext) => true | Error;
+
+/**
+ * The plain check behind each of our rules. graphql-shield guards `resolve` only, so a subscription
+ * would be set up before any rule ran (STACK.md pitfall 11); subscription-guard.ts runs these at
+ * subscribe time.
+ */
+export const ruleChecks = new WeakMap<object, Check>();
+
+function defineRule(name: string, check: Check): ShieldRule {
+  const shieldRule = rule(name, { cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => check(ctx));
+  ruleChecks.set(shieldRule, check);
+  return shieldRule;
+}
+
+export const isAuthenticated = defineRule('isAuthenticated', (ctx) =>
+  ctx.user ? true : new UnauthenticatedError(ctx.authError),
 );
 
 const roleRules = new Map(
   Object.values(Role).map((minimum) => [
     minimum,
-    rule(`hasRole:${minimum}`, { cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
+    defineRule(`hasRole:${minimum}`, (ctx) => {
       if (!ctx.user) return new UnauthenticatedError(ctx.authError);
       return roleAtLeast(ctx.user.role, minimum)
         ? true
@@ -22,6 +38,6 @@ const roleRules = new Map(
   ]),
 );
 
-export function hasRole(minimum: Role) {
+export function hasRole(minimum: Role): ShieldRule {
   return roleRules.get(minimum)!;
 }

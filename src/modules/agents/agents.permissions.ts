@@ -9,6 +9,8 @@ const operator = hasRole(Role.OPERATOR);
 export const agentsPermissions: PermissionMap = {
   Query: { agents: viewer, agent: viewer },
   Mutation: { createAgent: operator, updateAgent: operator, deleteAgent: operator },
+  Subscription: { agentEvents: viewer },
+  AgentEvent: { '*': viewer },
   Agent: { '*': viewer },
   AgentOptions: { '*': viewer },
   AgentStats: { '*': viewer },

@@ -1,8 +1,22 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
+import type { StoredEvent } from '../../realtime/index.js';
 import { connectionType, toConnection } from '../../common/connection.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { User } from '../users/user.entity.js';
 import { Agent } from './agent.entity.js';
+import { AGENTS_STREAM, AgentEvent, toAgentEvent } from './agents.events.js';
 import { AgentsArgs } from './dto/agents.args.js';
 import { CreateAgentInput } from './dto/create-agent.input.js';
 import { UpdateAgentInput } from './dto/update-agent.input.js';
@@ -55,6 +69,29 @@ export class AgentsResolver {
   })
   deleteAgent(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<string> {
     return ctx.services.agents.delete(ctx.em, ctx.user!, id);
+  }
+
+  @Subscription(() => AgentEvent, {
+    description:
+      'Agents created, updated and deleted, in order. Pass `afterSeq` (the last `seq` you saw) to replay what you missed, then continue live. VIEWER+.',
+    subscribe: ({ args, context }) => {
+      const { agentId, afterSeq } = args as { agentId?: string | null; afterSeq?: number | null };
+      return (context as GraphQLContext).realtime.subscribe(AGENTS_STREAM, {
+        afterSeq,
+        filter: agentId ? (event) => event.entityId === agentId : undefined,
+      });
+    },
+  })
+  agentEvents(
+    @Root() event: StoredEvent,
+    @Arg('agentId', () => ID, { nullable: true, description: 'Only this agent.' }) _agentId?: string,
+    @Arg('afterSeq', () => Int, {
+      nullable: true,
+      description: 'Resume after this seq (replays stored events).',
+    })
+    _afterSeq?: number,
+  ): AgentEvent {
+    return toAgentEvent(event);
   }
 
   @FieldResolver(() => User, { description: 'Who owns the agent.' })

@@ -8,6 +8,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import { AuditOutcome } from '../audit/audit-event.entity.js';
 import { Role } from '../users/role.js';
 import { Agent } from './agent.entity.js';
+import { AgentEventType, recordAgentEvent } from './agents.events.js';
 import { AgentOrderField, type AgentFilter, type AgentOrder, type AgentsArgs } from './dto/agents.args.js';
 import type { CreateAgentInput } from './dto/create-agent.input.js';
 import type { UpdateAgentInput } from './dto/update-agent.input.js';
@@ -78,6 +79,7 @@ export class AgentsService {
           options: { ...input.options },
           owner: actor.id,
         });
+        await recordAgentEvent(tx, AgentEventType.CREATED, agent);
         this.audit.record(tx, {
           actor,
           action: 'Mutation.createAgent',
@@ -96,7 +98,8 @@ export class AgentsService {
         const agent = await this.getForWrite(tx, actor, id);
         const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
         if (typeof changes.name === 'string') changes.name = changes.name.trim();
-        tx.assign(agent, changes);
+        tx.assign(agent, { ...changes, updatedAt: new Date() });
+        await recordAgentEvent(tx, AgentEventType.UPDATED, agent);
         this.audit.record(tx, {
           actor,
           action: 'Mutation.updateAgent',
@@ -114,6 +117,7 @@ export class AgentsService {
     return em.transactional(async (tx) => {
       const agent = await this.getForWrite(tx, actor, id);
       tx.remove(agent);
+      await recordAgentEvent(tx, AgentEventType.DELETED, agent);
       this.audit.record(tx, {
         actor,
         action: 'Mutation.deleteAgent',

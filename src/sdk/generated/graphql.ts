@@ -6,6 +6,9 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 export type Incremental<T> =
   T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** What happened to an agent. */
+export type AgentEventType = 'CREATED' | 'DELETED' | 'UPDATED';
+
 /** Which agents to return; all given conditions must hold. */
 export type AgentFilter = {
   /** Only agents on this exact model. */
@@ -325,6 +328,27 @@ export type DeleteAgentMutationVariables = Exact<{
 }>;
 
 export type DeleteAgentMutation = { deleteAgent: string };
+
+export type AgentEventsSubscriptionVariables = Exact<{
+  agentId?: string | number | null | undefined;
+  afterSeq?: number | null | undefined;
+}>;
+
+export type AgentEventsSubscription = {
+  agentEvents: {
+    seq: number;
+    type: AgentEventType;
+    agentId: string;
+    occurredAt: string;
+    agent: {
+      id: string;
+      name: string;
+      model: string;
+      status: AgentStatus;
+      owner: { id: string; email: string };
+    } | null;
+  };
+};
 
 export type AuditEventsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -1076,6 +1100,82 @@ export const DeleteAgentDocument = {
     },
   ],
 } as unknown as DocumentNode<DeleteAgentMutation, DeleteAgentMutationVariables>;
+export const AgentEventsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'subscription',
+      name: { kind: 'Name', value: 'AgentEvents' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'agentId' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'afterSeq' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agentEvents' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'agentId' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'agentId' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'afterSeq' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'afterSeq' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'agentId' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'occurredAt' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'agent' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'model' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'owner' },
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+                          ],
+                        },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<AgentEventsSubscription, AgentEventsSubscriptionVariables>;
 export const AuditEventsDocument = {
   kind: 'Document',
   definitions: [

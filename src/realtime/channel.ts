@@ -1,0 +1,78 @@
+/**
+ * A push-to-pull bridge: the hub pushes, graphql-ws pulls with `for await`. `return()` (the client
+ * completing or disconnecting) runs the cleanup exactly once.
+ */
+export class Channel<T> implements AsyncIterableIterator<T> {
+  private readonly queue: T[] = [];
+  private waiting: ((result: IteratorResult<T>) => void) | undefined;
+  private failing: ((error: Error) => void) | undefined;
+  private error: Error | undefined;
+  private done = false;
+
+  constructor(private readonly onClose: () => void) {}
+
+  push(value: T): void {
+    if (this.done) return;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = this.failing = undefined;
+      resolve({ value, done: false });
+    } else {
+      this.queue.push(value);
+    }
+  }
+
+  /** Ends the stream with an error delivered after what is already queued. */
+  fail(error: Error): void {
+    if (this.done) return;
+    this.error = error;
+    if (this.failing && this.queue.length === 0) {
+      const reject = this.failing;
+      this.waiting = this.failing = undefined;
+      this.finish();
+      reject(error);
+    }
+  }
+
+  get size(): number {
+    return this.queue.length;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
+    if (this.error) {
+      const error = this.error;
+      this.finish();
+      return Promise.reject(error);
+    }
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failing = reject;
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.finish();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.finish();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.length = 0;
+    const resolve = this.waiting;
+    this.waiting = this.failing = undefined;
+    resolve?.({ value: undefined, done: true });
+    this.onClose();
+  }
+}
