@@ -76,7 +76,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
   await realtime.start();
   const schema = await buildServedSchema();
   const deps: ContextFactoryDeps = { orm, services, realtime: realtime.hub, log };
-  const formatError = createErrorFormatter({ production: config.isProduction, log });
+  const formatError = createErrorFormatter({ development: config.env === 'development', log });
 
   const expressApp = express();
   expressApp.disable('x-powered-by');

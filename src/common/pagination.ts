@@ -43,25 +43,42 @@ export function encodeCursor(key: string, value: string | number, id: string): s
   return Buffer.from(JSON.stringify([key, value, id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, key: string): { value: string | number; id: string } {
+export type CursorValueKind = 'date' | 'text' | 'none';
+export type CursorIdKind = 'uuid' | 'integer';
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function valid(value: unknown, kind: CursorValueKind): boolean {
+  if (kind === 'date') return typeof value === 'string' && !Number.isNaN(Date.parse(value));
+  if (kind === 'text') return typeof value === 'string';
+  return true;
+}
+
+/**
+ * Decodes and checks a cursor completely, so a tampered one is BAD_USER_INPUT naming `after`, never a
+ * database error.
+ */
+export function decodeCursor(
+  cursor: string,
+  key: string,
+  kinds: { value: CursorValueKind; id: CursorIdKind },
+): { value: string | number; id: string } {
+  const invalid = () => ValidationError.field('after', 'is not a valid cursor');
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw ValidationError.field('after', 'is not a valid cursor');
+    throw invalid();
   }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 3 ||
-    typeof parsed[0] !== 'string' ||
-    !(typeof parsed[1] === 'string' || typeof parsed[1] === 'number') ||
-    typeof parsed[2] !== 'string'
-  ) {
-    throw ValidationError.field('after', 'is not a valid cursor');
-  }
-  if (parsed[0] !== key)
-    throw ValidationError.field('after', `was made for a different order (${parsed[0]})`);
-  return { value: parsed[1], id: parsed[2] };
+  if (!Array.isArray(parsed) || parsed.length !== 3 || typeof parsed[0] !== 'string') throw invalid();
+  const [cursorKey, value, id] = parsed as [string, unknown, unknown];
+  if (cursorKey !== key)
+    throw ValidationError.field('after', `was made for a different order (${cursorKey})`);
+  if (!(typeof value === 'string' || typeof value === 'number') || !valid(value, kinds.value))
+    throw invalid();
+  if (typeof id !== 'string' || !(kinds.id === 'uuid' ? uuid.test(id) : /^\d{1,19}$/.test(id)))
+    throw invalid();
+  return { value, id };
 }
 
 export interface Page<T> {

@@ -30,9 +30,10 @@ function flattenValidation(errors: ClassValidationError[], prefix = ''): FieldPr
 
 /**
  * The one place domain errors become GraphQL errors. Anything unknown is logged whole and shown to the
- * client as INTERNAL_SERVER_ERROR, with its message only outside production (never a stack or SQL there).
+ * client as INTERNAL_SERVER_ERROR, with its message only in development (never a stack, and never SQL
+ * outside development).
  */
-export function createErrorFormatter(options: { production: boolean; log: Logger }) {
+export function createErrorFormatter(options: { development: boolean; log: Logger }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
@@ -52,7 +53,7 @@ export function createErrorFormatter(options: { production: boolean; log: Logger
     options.log.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL operation');
     return {
       ...base,
-      message: options.production ? 'Internal server error' : `Internal server error: ${formatted.message}`,
+      message: options.development ? `Internal server error: ${formatted.message}` : 'Internal server error',
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     };
   };

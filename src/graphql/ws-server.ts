@@ -8,6 +8,7 @@ import type { AuthUser } from '../modules/auth/access-tokens.js';
 import { authenticate, buildContext, type ContextFactoryDeps } from './context.js';
 import type { createErrorFormatter } from './error-formatting.js';
 import type { Logger } from '../observability/logger.js';
+import { sharedSubscribe } from './shared-subscribe.js';
 
 /** Close codes Parley adds to the graphql-ws protocol's own (`CloseCode`). */
 export enum ParleyCloseCode {
@@ -49,6 +50,7 @@ export function startWsServer(options: {
   const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema: options.schema,
+      subscribe: sharedSubscribe,
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
       onConnect: async (ctx) => {
         const { user, authError } = await authenticate(

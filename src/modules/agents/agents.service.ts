@@ -23,6 +23,15 @@ type SortKey = (typeof sortKeys)[AgentOrderField];
 
 const defaultOrder: AgentOrder = { field: AgentOrderField.CREATED_AT, direction: SortDirection.DESC };
 
+/** GraphQL lets clients send `null` for optional input fields; for agents null means "not given". */
+function withoutNulls<T extends object>(input: T): { [K in keyof T]?: Exclude<T[K], null> } {
+  return Object.fromEntries(
+    Object.entries(input).filter(([, value]) => value !== undefined && value !== null),
+  ) as {
+    [K in keyof T]?: Exclude<T[K], null>;
+  };
+}
+
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (char) => `\\${char}`);
 
 function sortValue(agent: Agent, key: SortKey): string {
@@ -47,7 +56,7 @@ export class AgentsService {
     const asc = orderBy.direction === SortDirection.ASC;
     const where: FilterQuery<Agent>[] = [this.where(filter)];
     if (after) {
-      const cursor = decodeCursor(after, key);
+      const cursor = decodeCursor(after, key, { value: key === 'name' ? 'text' : 'date', id: 'uuid' });
       const value = key === 'name' ? String(cursor.value) : new Date(String(cursor.value));
       const op = asc ? '$gt' : '$lt';
       where.push({ $or: [{ [key]: { [op]: value } }, { [key]: value, id: { [op]: cursor.id } }] });
@@ -74,8 +83,9 @@ export class AgentsService {
     return this.conflictsAsErrors(() =>
       em.transactional(async (tx) => {
         const agent = tx.create(Agent, {
-          ...input,
+          ...withoutNulls(input),
           name: input.name.trim(),
+          model: input.model,
           options: { ...input.options },
           owner: actor.id,
         });
@@ -96,7 +106,7 @@ export class AgentsService {
     return this.conflictsAsErrors(() =>
       em.transactional(async (tx) => {
         const agent = await this.getForWrite(tx, actor, id);
-        const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+        const changes = withoutNulls(input);
         if (typeof changes.name === 'string') changes.name = changes.name.trim();
         tx.assign(agent, { ...changes, updatedAt: new Date() });
         await recordAgentEvent(tx, AgentEventType.UPDATED, agent);

@@ -61,7 +61,8 @@ export class AuditService {
     if (filter.actorId) where.actorId = filter.actorId;
     if (filter.action) where.action = filter.action;
     if (filter.outcome) where.outcome = filter.outcome;
-    if (after) where.id = { $lt: String(decodeCursor(after, AUDIT_CURSOR_KEY).id) };
+    if (after)
+      where.id = { $lt: String(decodeCursor(after, AUDIT_CURSOR_KEY, { value: 'none', id: 'integer' }).id) };
     const rows = await em.find(AuditEvent, where, { orderBy: { id: 'desc' }, limit: first + 1 });
     return toPage(rows, first);
   }

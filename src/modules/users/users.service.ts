@@ -28,7 +28,7 @@ export class UsersService {
   }
 
   async list(em: EntityManager, { first, after }: PageArgs): Promise<Page<User>> {
-    const cursor = after ? decodeCursor(after, USER_CURSOR_KEY) : undefined;
+    const cursor = after ? decodeCursor(after, USER_CURSOR_KEY, { value: 'date', id: 'uuid' }) : undefined;
     const where = cursor
       ? {
           $or: [

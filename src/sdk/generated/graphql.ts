@@ -113,7 +113,7 @@ export type Role =
 /** Sort order. */
 export type SortDirection = 'ASC' | 'DESC';
 
-/** Changes to an agent; omitted fields stay as they are. `options` is replaced whole. */
+/** Changes to an agent; omitted (or null) fields stay as they are. `options` is replaced whole. */
 export type UpdateAgentInput = {
   /** Up to 2000 characters. */
   description?: string | null | undefined;

@@ -16,7 +16,7 @@ import { AgentOptionsInput } from './agent-options.input.js';
 import { AGENT_LIMITS, MODEL_NAME } from './agent-input.constraints.js';
 
 @InputType({
-  description: 'Changes to an agent; omitted fields stay as they are. `options` is replaced whole.',
+  description: 'Changes to an agent; omitted (or null) fields stay as they are. `options` is replaced whole.',
 })
 export class UpdateAgentInput {
   @Field(() => String, { nullable: true, description: `Display name, 1–${AGENT_LIMITS.nameMax} characters.` })

@@ -1,0 +1,373 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBaseSchema } from '../src/graphql/schema.js';
+import { Role } from '../src/modules/users/role.js';
+import {
+  AgentDocument,
+  AgentEventsDocument,
+  AgentsDocument,
+  AuditEventsDocument,
+  CreateAgentDocument,
+  CreateUserDocument,
+  DeleteAgentDocument,
+  LoginDocument,
+  LogoutDocument,
+  MeDocument,
+  RefreshTokenDocument,
+  UpdateAgentDocument,
+  UpdateUserRoleDocument,
+  UsersDocument,
+} from '../src/sdk/generated/graphql.js';
+import { createActor, createActors, type Actor, type Actors } from './support/actors.js';
+import { codes, execute, type GraphQLResponse } from './support/client.js';
+import { query } from './support/database.js';
+import { objectTypes } from './support/schema.js';
+import { startTestServer, type TestServer } from './support/server.js';
+import { connectWs, subscribe } from './support/ws.js';
+
+// ---------------------------------------------------------------------------------------------------
+// The spec. Who may call each root field; everyone below the minimum is refused.
+// ---------------------------------------------------------------------------------------------------
+
+const PUBLIC = 'public';
+const AUTHENTICATED = 'any signed-in user';
+type Access = typeof PUBLIC | typeof AUTHENTICATED | Role;
+
+const minimumAccess = {
+  Query: {
+    me: AUTHENTICATED,
+    agents: Role.VIEWER,
+    agent: Role.VIEWER,
+    users: Role.ADMIN,
+    auditEvents: Role.ADMIN,
+  },
+  Mutation: {
+    login: PUBLIC,
+    refreshToken: PUBLIC,
+    logout: PUBLIC,
+    createAgent: Role.OPERATOR,
+    updateAgent: Role.OPERATOR,
+    deleteAgent: Role.OPERATOR,
+    createUser: Role.ADMIN,
+    updateUserRole: Role.ADMIN,
+  },
+  Subscription: {
+    agentEvents: Role.VIEWER,
+  },
+} as const satisfies Record<RootType, Record<string, Access>>;
+
+type RootType = 'Query' | 'Mutation' | 'Subscription';
+const rootTypes: RootType[] = ['Query', 'Mutation', 'Subscription'];
+
+/** Roles inherit, lowest first: ADMIN ⊃ OPERATOR ⊃ ANALYST ⊃ VIEWER. Written here, not imported: it is spec. */
+const hierarchy = [Role.VIEWER, Role.ANALYST, Role.OPERATOR, Role.ADMIN];
+const ANONYMOUS = 'anonymous';
+type Caller = typeof ANONYMOUS | Role;
+const callers: Caller[] = [ANONYMOUS, ...hierarchy];
+
+type Verdict = 'allowed' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+
+function verdictFor(access: Access, caller: Caller): Verdict {
+  if (access === PUBLIC) return 'allowed';
+  if (caller === ANONYMOUS) return 'UNAUTHENTICATED';
+  if (access === AUTHENTICATED) return 'allowed';
+  return hierarchy.indexOf(caller) >= hierarchy.indexOf(access) ? 'allowed' : 'FORBIDDEN';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// How each operation is tried. Every call is one a real client could send (queries and mutations over
+// HTTP, subscriptions over graphql-ws), against data that exists, so an allowed call succeeds outright
+// and a refusal can only come from the permission layer. Mutations report what they changed, read back
+// with SQL: a refused call must change nothing.
+// ---------------------------------------------------------------------------------------------------
+
+interface Attempt {
+  /** What the client got: the HTTP response, or a subscription's first event and its errors. */
+  response: { data?: Record<string, unknown> | null; errors?: readonly GraphQLFormattedError[] };
+  /** What the database shows changed afterwards (mutations only). */
+  writes?: string[];
+  /** Whether the server still had the operation running when we looked (subscriptions only). */
+  live?: boolean;
+}
+
+interface Scenario {
+  attempt(caller: Caller): Promise<Attempt>;
+  /** What an allowed call writes; a refused one must write none of it. Mutations only. */
+  writes?: string[];
+}
+
+let server: TestServer;
+let actors: Actors;
+
+const tokenOf = (caller: Caller) => (caller === ANONYMOUS ? undefined : actors[caller].token);
+
+function call<TData extends Record<string, unknown>, TVariables>(
+  caller: Caller,
+  document: TypedDocumentNode<TData, TVariables>,
+  variables?: TVariables,
+): Promise<GraphQLResponse<TData>> {
+  return execute(server.url, document, variables, { token: tokenOf(caller) });
+}
+
+const unique = (label: string) => `matrix-${label}-${randomUUID().slice(0, 8)}`.toLowerCase();
+
+/** An agent owned by the caller (the ADMIN for anonymous): ownership never explains a refusal. */
+async function agentOwnedBy(caller: Caller): Promise<string> {
+  const owner = actors[caller === ANONYMOUS ? Role.ADMIN : caller];
+  const agent = await server.app.services.agents.create(
+    server.app.orm.em.fork(),
+    { id: owner.session.user.id, email: owner.email, role: owner.role },
+    { name: unique('agent'), model: 'llama3.2:3b', description: 'original' },
+  );
+  return agent.id;
+}
+
+/** A signed-in account to log in, refresh or log out with: the caller's own, or a bystander's. */
+async function accountFor(caller: Caller): Promise<Actor> {
+  return caller === ANONYMOUS ? createActor(server, Role.VIEWER, unique('anonymous-login')) : actors[caller];
+}
+
+async function rowCount(sql: string, params: unknown[]): Promise<number> {
+  const rows = await query<{ count: string }>(server.databaseUrl, sql, params);
+  return Number(rows[0]!.count);
+}
+
+const refreshTokenRow = (token: string) =>
+  query<{ used_at: Date | null; revoked_at: Date | null }>(
+    server.databaseUrl,
+    `select used_at, revoked_at from refresh_tokens where token_hash = encode(sha256($1::bytea), 'hex')`,
+    [token],
+  ).then((rows) => rows[0]!);
+
+const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scenario> } = {
+  Query: {
+    me: { attempt: async (caller) => ({ response: await call(caller, MeDocument) }) },
+    agents: {
+      attempt: async (caller) => {
+        await agentOwnedBy(caller); // a non-empty page, so the Agent and User field rules run too
+        return { response: await call(caller, AgentsDocument, { first: 5 }) };
+      },
+    },
+    agent: {
+      attempt: async (caller) => ({
+        response: await call(caller, AgentDocument, { id: await agentOwnedBy(caller) }),
+      }),
+    },
+    users: { attempt: async (caller) => ({ response: await call(caller, UsersDocument, { first: 5 }) }) },
+    auditEvents: {
+      attempt: async (caller) => ({ response: await call(caller, AuditEventsDocument, { first: 5 }) }),
+    },
+  },
+  Mutation: {
+    login: {
+      writes: ['session started'],
+      attempt: async (caller) => {
+        const account = await accountFor(caller);
+        const sessions = `select count(*) from refresh_tokens where user_id = $1`;
+        const before = await rowCount(sessions, [account.session.user.id]);
+        const response = await call(caller, LoginDocument, {
+          email: account.email,
+          password: account.password,
+        });
+        const after = await rowCount(sessions, [account.session.user.id]);
+        return { response, writes: after > before ? ['session started'] : [] };
+      },
+    },
+    refreshToken: {
+      writes: ['refresh token spent'],
+      attempt: async (caller) => {
+        const account = await accountFor(caller);
+        const { refreshToken } = (
+          await execute(server.url, LoginDocument, { email: account.email, password: account.password })
+        ).data!.login;
+        const response = await call(caller, RefreshTokenDocument, { token: refreshToken });
+        const row = await refreshTokenRow(refreshToken);
+        return { response, writes: row.used_at ? ['refresh token spent'] : [] };
+      },
+    },
+    logout: {
+      writes: ['sign-in ended'],
+      attempt: async (caller) => {
+        const account = await accountFor(caller);
+        const { refreshToken } = (
+          await execute(server.url, LoginDocument, { email: account.email, password: account.password })
+        ).data!.login;
+        const response = await call(caller, LogoutDocument, { token: refreshToken });
+        const row = await refreshTokenRow(refreshToken);
+        return { response, writes: row.revoked_at ? ['sign-in ended'] : [] };
+      },
+    },
+    createAgent: {
+      writes: ['agent created'],
+      attempt: async (caller) => {
+        const name = unique('created');
+        const response = await call(caller, CreateAgentDocument, { input: { name, model: 'llama3.2:3b' } });
+        const created = await rowCount(`select count(*) from agents where name = $1`, [name]);
+        return { response, writes: created > 0 ? ['agent created'] : [] };
+      },
+    },
+    updateAgent: {
+      writes: ['agent changed'],
+      attempt: async (caller) => {
+        const id = await agentOwnedBy(caller);
+        const response = await call(caller, UpdateAgentDocument, {
+          id,
+          input: { description: `changed by ${caller}` },
+        });
+        const changed = await rowCount(
+          `select count(*) from agents where id = $1 and description <> 'original'`,
+          [id],
+        );
+        return { response, writes: changed > 0 ? ['agent changed'] : [] };
+      },
+    },
+    deleteAgent: {
+      writes: ['agent deleted'],
+      attempt: async (caller) => {
+        const id = await agentOwnedBy(caller);
+        const response = await call(caller, DeleteAgentDocument, { id });
+        const left = await rowCount(`select count(*) from agents where id = $1`, [id]);
+        return { response, writes: left === 0 ? ['agent deleted'] : [] };
+      },
+    },
+    createUser: {
+      writes: ['user created'],
+      attempt: async (caller) => {
+        const email = `${unique('new-user')}@example.test`;
+        const response = await call(caller, CreateUserDocument, {
+          input: { email, password: 'a long enough password', role: 'VIEWER' },
+        });
+        const created = await rowCount(`select count(*) from users where email = $1`, [email]);
+        return { response, writes: created > 0 ? ['user created'] : [] };
+      },
+    },
+    updateUserRole: {
+      writes: ['role changed', 'sessions ended'],
+      attempt: async (caller) => {
+        // A VIEWER with a live session: promoting them must also end it, refusing must leave both alone.
+        const target = await createActor(server, Role.VIEWER, unique('target'));
+        const id = target.session.user.id;
+        const response = await call(caller, UpdateUserRoleDocument, { id, role: 'ANALYST' });
+        const [user] = await query<{ role: string }>(
+          server.databaseUrl,
+          `select role from users where id = $1`,
+          [id],
+        );
+        const revoked = await rowCount(
+          `select count(*) from refresh_tokens where user_id = $1 and revoked_at is not null`,
+          [id],
+        );
+        return {
+          response,
+          writes: [
+            ...(user!.role !== Role.VIEWER ? ['role changed'] : []),
+            ...(revoked > 0 ? ['sessions ended'] : []),
+          ],
+        };
+      },
+    },
+  },
+  Subscription: {
+    agentEvents: {
+      attempt: async (caller) => {
+        // Replaying from seq 0, filtered to a fresh agent, delivers its CREATED event at once to anyone
+        // allowed: no waiting for the subscription to register before something happens.
+        const agentId = await agentOwnedBy(caller);
+        const ws = connectWs(server.wsUrl, tokenOf(caller));
+        try {
+          const events = subscribe(ws, AgentEventsDocument, { agentId, afterSeq: 0 });
+          let live = true;
+          void events.ended.then(() => (live = false));
+          await Promise.race([events.ended, events.waitFor(1, 5_000).catch(() => undefined)]);
+          events.unsubscribe();
+          const errors = events.errors.flat();
+          return {
+            response: { data: events.received[0] ?? null, ...(errors.length > 0 ? { errors } : {}) },
+            live,
+          };
+        } finally {
+          await ws.dispose();
+        }
+      },
+    },
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------
+
+const denialCodes = new Set(['UNAUTHENTICATED', 'FORBIDDEN']);
+
+const operations = rootTypes.flatMap((type) =>
+  Object.entries(minimumAccess[type]).map(([field, access]: [string, Access]) => ({
+    operation: `${type}.${field}`,
+    field,
+    access,
+    scenario: (scenarios[type] as Record<string, Scenario>)[field]!,
+    cases: callers.map((caller) => ({ caller, verdict: verdictFor(access, caller) })),
+  })),
+);
+
+beforeAll(async () => {
+  server = await startTestServer();
+  actors = await createActors(server, 'matrix');
+});
+afterAll(() => server?.close());
+
+describe('the role matrix covers the schema', () => {
+  let schema: GraphQLSchema;
+  beforeAll(async () => {
+    schema = await buildBaseSchema();
+  });
+
+  it.each(rootTypes)('every %s field has a row, and every row a field', (type) => {
+    const root = objectTypes(schema).find((candidate) => candidate.name === type);
+    const inSchema = Object.keys(root?.getFields() ?? {});
+    const inTable = Object.keys(minimumAccess[type]);
+    expect(
+      inSchema.filter((field) => !inTable.includes(field)),
+      `${type} fields with no row in minimumAccess: add them`,
+    ).toEqual([]);
+    expect(
+      inTable.filter((field) => !inSchema.includes(field)),
+      `minimumAccess rows for ${type} fields that no longer exist`,
+    ).toEqual([]);
+  });
+});
+
+function expectAllowed(field: string, scenario: Scenario, { response, writes, live }: Attempt): void {
+  expect(
+    codes(response).filter((code) => denialCodes.has(code)),
+    'an allowed caller must not be refused',
+  ).toEqual([]);
+  expect(response.errors).toBeUndefined();
+  expect(response.data?.[field] ?? null).not.toBeNull();
+  if (scenario.writes) expect(writes).toEqual(scenario.writes);
+  if (live !== undefined) expect(live, 'an allowed subscription stays open').toBe(true);
+}
+
+function expectRefused(field: string, code: Verdict, scenario: Scenario, attempt: Attempt): void {
+  const { response, writes, live } = attempt;
+  expect(codes(response)).toEqual([code]);
+  expect(response.errors?.[0]?.path).toEqual([field]);
+  expect(response.data).toBeNull();
+  if (scenario.writes) expect(writes, 'a refused mutation must change nothing').toEqual([]);
+  // One error and the server ends it: not an open stream that sends an error for every event.
+  if (live !== undefined) expect(live, 'a refused subscription is ended by the server').toBe(false);
+}
+
+describe.each(operations.map((op) => [op.operation, op.access, op] as const))(
+  '%s (minimum: %s)',
+  (_operation, _access, { field, scenario, cases }) => {
+    it.each(cases.map(({ caller, verdict }) => [caller, verdict] as const))(
+      '%s → %s',
+      async (caller, verdict) => {
+        const attempt = await scenario.attempt(caller);
+        if (verdict === 'allowed') expectAllowed(field, scenario, attempt);
+        else expectRefused(field, verdict, scenario, attempt);
+      },
+    );
+  },
+);
