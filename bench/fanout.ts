@@ -51,7 +51,6 @@ const rssIdle = rssAfterGc();
 
 const total = rate * seconds;
 let first = 0;
-let last = 0;
 const started = performance.now();
 for (let i = 0; i < total; i++) {
   const due = started + (i * 1000) / rate;
@@ -65,7 +64,7 @@ for (let i = 0; i < total; i++) {
       )[0].last_seq,
     );
 }
-last = first + total - 1;
+const last = first + total - 1;
 const achievedRate = total / ((performance.now() - started) / 1000);
 await new Promise((resolve) => setTimeout(resolve, 3_000)); // let the tail arrive
 

@@ -32,6 +32,9 @@ import { connectWs, subscribe } from './support/ws.js';
 // The spec. Who may call each root field; everyone below the minimum is refused.
 // ---------------------------------------------------------------------------------------------------
 
+type RootType = 'Query' | 'Mutation' | 'Subscription';
+const rootTypes: RootType[] = ['Query', 'Mutation', 'Subscription'];
+
 const PUBLIC = 'public';
 const AUTHENTICATED = 'any signed-in user';
 type Access = typeof PUBLIC | typeof AUTHENTICATED | Role;
@@ -59,16 +62,14 @@ const minimumAccess = {
   },
 } as const satisfies Record<RootType, Record<string, Access>>;
 
-type RootType = 'Query' | 'Mutation' | 'Subscription';
-const rootTypes: RootType[] = ['Query', 'Mutation', 'Subscription'];
-
 /** Roles inherit, lowest first: ADMIN ⊃ OPERATOR ⊃ ANALYST ⊃ VIEWER. Written here, not imported: it is spec. */
 const hierarchy = [Role.VIEWER, Role.ANALYST, Role.OPERATOR, Role.ADMIN];
 const ANONYMOUS = 'anonymous';
 type Caller = typeof ANONYMOUS | Role;
 const callers: Caller[] = [ANONYMOUS, ...hierarchy];
 
-type Verdict = 'allowed' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+type Denial = 'UNAUTHENTICATED' | 'FORBIDDEN';
+type Verdict = 'allowed' | Denial;
 
 function verdictFor(access: Access, caller: Caller): Verdict {
   if (access === PUBLIC) return 'allowed';
@@ -298,16 +299,14 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
 
 // ---------------------------------------------------------------------------------------------------
 
-const denialCodes = new Set(['UNAUTHENTICATED', 'FORBIDDEN']);
+const denials = new Set<string>(['UNAUTHENTICATED', 'FORBIDDEN'] satisfies Denial[]);
 
+/** [`Type.field`, minimum access, field, scenario] for every row of the table. */
 const operations = rootTypes.flatMap((type) =>
-  Object.entries(minimumAccess[type]).map(([field, access]: [string, Access]) => ({
-    operation: `${type}.${field}`,
-    field,
-    access,
-    scenario: (scenarios[type] as Record<string, Scenario>)[field]!,
-    cases: callers.map((caller) => ({ caller, verdict: verdictFor(access, caller) })),
-  })),
+  Object.entries(minimumAccess[type]).map(
+    ([field, access]: [string, Access]) =>
+      [`${type}.${field}`, access, field, (scenarios[type] as Record<string, Scenario>)[field]!] as const,
+  ),
 );
 
 beforeAll(async () => {
@@ -339,7 +338,7 @@ describe('the role matrix covers the schema', () => {
 
 function expectAllowed(field: string, scenario: Scenario, { response, writes, live }: Attempt): void {
   expect(
-    codes(response).filter((code) => denialCodes.has(code)),
+    codes(response).filter((code) => denials.has(code)),
     'an allowed caller must not be refused',
   ).toEqual([]);
   expect(response.errors).toBeUndefined();
@@ -348,7 +347,7 @@ function expectAllowed(field: string, scenario: Scenario, { response, writes, li
   if (live !== undefined) expect(live, 'an allowed subscription stays open').toBe(true);
 }
 
-function expectRefused(field: string, code: Verdict, scenario: Scenario, attempt: Attempt): void {
+function expectRefused(field: string, code: Denial, scenario: Scenario, attempt: Attempt): void {
   const { response, writes, live } = attempt;
   expect(codes(response)).toEqual([code]);
   expect(response.errors?.[0]?.path).toEqual([field]);
@@ -358,16 +357,11 @@ function expectRefused(field: string, code: Verdict, scenario: Scenario, attempt
   if (live !== undefined) expect(live, 'a refused subscription is ended by the server').toBe(false);
 }
 
-describe.each(operations.map((op) => [op.operation, op.access, op] as const))(
-  '%s (minimum: %s)',
-  (_operation, _access, { field, scenario, cases }) => {
-    it.each(cases.map(({ caller, verdict }) => [caller, verdict] as const))(
-      '%s → %s',
-      async (caller, verdict) => {
-        const attempt = await scenario.attempt(caller);
-        if (verdict === 'allowed') expectAllowed(field, scenario, attempt);
-        else expectRefused(field, verdict, scenario, attempt);
-      },
-    );
-  },
-);
+describe.each(operations)('%s (minimum: %s)', (_operation, access, field, scenario) => {
+  const cases = callers.map((caller) => [caller, verdictFor(access, caller)] as const);
+  it.each(cases)('%s → %s', async (caller, verdict) => {
+    const attempt = await scenario.attempt(caller);
+    if (verdict === 'allowed') expectAllowed(field, scenario, attempt);
+    else expectRefused(field, verdict, scenario, attempt);
+  });
+});

@@ -12,7 +12,7 @@ import type { ParleyModule } from '../src/modules/module.js';
 import { Role } from '../src/modules/users/role.js';
 import { objectTypes } from './support/schema.js';
 
-// The copy of graphql type-graphql built the schema with (CommonJS); see support/schema.ts for why.
+// graphql as Node loads it for type-graphql and graphql-middleware (CommonJS): see support/schema.ts.
 const { graphql } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 /** `Type.field` for every field of an object type with neither its own rule nor a `*` for its type. */

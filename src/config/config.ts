@@ -131,26 +131,28 @@ export class ConfigError extends Error {
 /** Parses the environment once; throws a `ConfigError` listing every problem. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
-  }
-  const env = parsed.data;
-  const isProduction = env.NODE_ENV === 'production';
-  const problems: string[] = [];
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
 
-  if (isProduction) {
+  // Checks across variables run on the raw values, so they are reported together with the rest.
+  const given = (name: string) => Boolean(source[name]?.trim());
+  if (source.NODE_ENV === 'production') {
     // Production never invents secrets or databases: a missing one is an operator error.
-    if (!env.DATABASE_URL) problems.push('DATABASE_URL: required in production');
-    if (!env.JWT_PRIVATE_KEY) problems.push('JWT_PRIVATE_KEY: required in production (Ed25519 PKCS#8 PEM)');
-    if (!env.JWT_PUBLIC_KEY) problems.push('JWT_PUBLIC_KEY: required in production (Ed25519 SPKI PEM)');
+    if (!given('DATABASE_URL')) problems.push('DATABASE_URL: required in production');
+    if (!given('JWT_PRIVATE_KEY'))
+      problems.push('JWT_PRIVATE_KEY: required in production (Ed25519 PKCS#8 PEM)');
+    if (!given('JWT_PUBLIC_KEY')) problems.push('JWT_PUBLIC_KEY: required in production (Ed25519 SPKI PEM)');
   }
-  if (Boolean(env.JWT_PRIVATE_KEY) !== Boolean(env.JWT_PUBLIC_KEY)) {
+  if (given('JWT_PRIVATE_KEY') !== given('JWT_PUBLIC_KEY')) {
     problems.push('JWT_PRIVATE_KEY and JWT_PUBLIC_KEY: set both or neither');
   }
-  if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
+  if (given('ADMIN_EMAIL') !== given('ADMIN_PASSWORD')) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const env = parsed.data;
+  const isProduction = env.NODE_ENV === 'production';
 
   return {
     env: env.NODE_ENV,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import pg from 'pg';
 import { entities } from '../modules/index.js';
 import { EventStreamRow, StoredEventRow } from '../realtime/event.entity.js';
 import type { Logger } from '../observability/logger.js';
@@ -66,7 +67,19 @@ export async function initOrm(options: OrmOptions): Promise<MikroORM> {
   return MikroORM.init(ormConfig(options));
 }
 
+/**
+ * Applies pending migrations. Replicas starting together would race (MikroORM takes no lock), so the
+ * whole run holds a session advisory lock on a connection of its own: the others wait, then find
+ * nothing to do.
+ */
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  const applied = await orm.getMigrator().up();
-  return applied.map((migration) => migration.name);
+  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl') });
+  await lock.connect();
+  try {
+    await lock.query(`select pg_advisory_lock(hashtext('parley.migrations'))`);
+    const applied = await orm.getMigrator().up();
+    return applied.map((migration) => migration.name);
+  } finally {
+    await lock.end(); // ending the session releases the lock
+  }
 }

@@ -23,6 +23,11 @@ export interface GraphQLContext {
   realtime: EventHub;
   log: Logger;
   correlationId: string;
+  /**
+   * A fresh context for the same caller: subscriptions live for hours, so each event is resolved with a
+   * new entity manager and loaders (no stale cache, no identity map growing forever).
+   */
+  forEvent(): GraphQLContext;
 }
 
 export interface ContextFactoryDeps {
@@ -53,7 +58,7 @@ export function buildContext(
   correlationId: string,
 ): GraphQLContext {
   const em = deps.orm.em.fork();
-  return {
+  const context: GraphQLContext = {
     em,
     ...caller,
     loaders: createLoaders(em),
@@ -61,5 +66,7 @@ export function buildContext(
     realtime: deps.realtime,
     log: deps.log.child({ correlationId, userId: caller.user?.id }, true),
     correlationId,
+    forEvent: () => buildContext(deps, caller, correlationId),
   };
+  return context;
 }

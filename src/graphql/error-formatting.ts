@@ -3,7 +3,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError as ClassValidationError } from 'class-validator';
 import { DomainError, ErrorCode, ValidationError, type FieldProblem } from '../common/errors.js';
-import type { Logger } from '../observability/logger.js';
+import { contextLogger, type Logger } from '../observability/logger.js';
 
 /** Codes graphql-js and Apollo set themselves for documents that never reach a resolver. */
 const passThroughCodes = new Set<string>([
@@ -50,7 +50,10 @@ export function createErrorFormatter(options: { development: boolean; log: Logge
     if (typeof code === 'string' && passThroughCodes.has(code)) {
       return { ...base, extensions: { code } };
     }
-    options.log.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL operation');
+    contextLogger(options.log).error(
+      { err: original, path: formatted.path },
+      'unexpected error in GraphQL operation',
+    );
     return {
       ...base,
       message: options.development ? `Internal server error: ${formatted.message}` : 'Internal server error',

@@ -29,14 +29,20 @@ export async function sharedSubscribe(
   async function* results(): AsyncGenerator<ExecutionResult, void, void> {
     try {
       for await (const event of events) {
+        const run = () =>
+          execute({
+            ...args,
+            rootValue: event,
+            contextValue: (args.contextValue as GraphQLContext).forEvent(),
+          });
         if (typeof event !== 'object' || event === null) {
-          yield await execute({ ...args, rootValue: event });
+          yield await run();
           continue;
         }
         let byKey = resultsByEvent.get(event);
         if (!byKey) resultsByEvent.set(event, (byKey = new Map()));
         let result = byKey.get(key);
-        if (!result) byKey.set(key, (result = execute({ ...args, rootValue: event })));
+        if (!result) byKey.set(key, (result = run()));
         yield await result;
       }
     } finally {

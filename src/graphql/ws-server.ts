@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { ExecutionResult, GraphQLSchema } from 'graphql';
+import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -9,6 +9,7 @@ import { authenticate, buildContext, type ContextFactoryDeps } from './context.j
 import type { createErrorFormatter } from './error-formatting.js';
 import type { Logger } from '../observability/logger.js';
 import { sharedSubscribe } from './shared-subscribe.js';
+import { auditEntriesFor } from './plugins/operation-log.plugin.js';
 
 /** Close codes Parley adds to the graphql-ws protocol's own (`CloseCode`). */
 export enum ParleyCloseCode {
@@ -42,10 +43,13 @@ export function startWsServer(options: {
   log: Logger;
 }) {
   const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
-  const format = (result: ExecutionResult) =>
-    result.errors
-      ? { ...result, errors: result.errors.map((error) => options.formatError(error.toJSON(), error)) }
-      : result;
+  // Formats errors the way HTTP does, and audits denials (the Apollo plugin never sees WebSocket traffic).
+  const format = (result: ExecutionResult, actor: AuthUser | null) => {
+    if (!result.errors) return result;
+    const errors = result.errors.map((error) => options.formatError(error.toJSON(), error));
+    void options.deps.services.audit.recordDetached(auditEntriesFor('subscription', actor, errors));
+    return { ...result, errors };
+  };
 
   const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -79,10 +83,10 @@ export function startWsServer(options: {
           );
           socket.close(ParleyCloseCode.SlowConsumer, 'Slow consumer: resubscribe with afterSeq');
         }
-        return format(result);
+        return format(result, ctx.extra.state?.user ?? null);
       },
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((error) => options.formatError(error.toJSON(), error)),
+      onError: (ctx, _id, _payload, errors) =>
+        format({ errors }, ctx.extra.state?.user ?? null).errors as GraphQLFormattedError[],
     },
     wss,
   );

@@ -3,6 +3,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '../../common/errors.js';
 import { AuditOutcome } from '../../modules/audit/audit-event.entity.js';
 import type { AuditEntry } from '../../modules/audit/audit.service.js';
+import type { AuthUser } from '../../modules/auth/access-tokens.js';
 import type { GraphQLContext } from '../context.js';
 
 const deniedCodes = new Set<string>([ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN]);
@@ -15,7 +16,7 @@ function errorsOf(body: unknown): readonly GraphQLFormattedError[] {
 /** Denials anywhere, and failed mutation fields: successes are recorded by services in their transaction. */
 export function auditEntriesFor(
   operationType: string | undefined,
-  context: GraphQLContext,
+  actor: AuthUser | null,
   errors: readonly GraphQLFormattedError[],
 ): AuditEntry[] {
   if (!operationType) return [];
@@ -33,7 +34,7 @@ export function auditEntriesFor(
     if (seen.has(key)) continue; // a denied list field fails once per item; one row says it
     seen.add(key);
     entries.push({
-      actor: context.user,
+      actor,
       action,
       outcome: denied ? AuditOutcome.DENIED : AuditOutcome.FAILED,
       details: { code, path: error.path?.join('.'), message: error.message },
@@ -66,7 +67,7 @@ export function operationLogPlugin(): ApolloServerPlugin<GraphQLContext> {
             'graphql operation',
           );
           await contextValue.services.audit.recordDetached(
-            auditEntriesFor(operation?.operation, contextValue, errors),
+            auditEntriesFor(operation?.operation, contextValue.user, errors),
           );
         },
       };

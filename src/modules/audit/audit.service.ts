@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeCursor, encodeCursor, toPage, type Page, type PageArgs } from '../../common/pagination.js';
 import { currentCorrelationId } from '../../observability/correlation.js';
-import type { Logger } from '../../observability/logger.js';
+import { contextLogger, type Logger } from '../../observability/logger.js';
 import type { AuthUser } from '../auth/access-tokens.js';
 import { AuditEvent, AuditOutcome } from './audit-event.entity.js';
 
@@ -47,7 +47,7 @@ export class AuditService {
       for (const entry of entries) em.persist(this.toEntity(em, entry));
       await em.flush();
     } catch (err) {
-      this.log.error({ err, entries: entries.length }, 'failed to write audit events');
+      contextLogger(this.log).error({ err, entries: entries.length }, 'failed to write audit events');
     }
   }
 

@@ -112,6 +112,7 @@ export class AuthService {
     if (!known) return false;
     const revoked = await em.transactional(async (tx) => {
       const count = await this.revokeFamily(tx, known.familyId);
+      if (count === 0) return 0; // already ended: nothing happened, nothing to audit
       this.audit.record(tx, {
         actor: null,
         action: 'Mutation.logout',
