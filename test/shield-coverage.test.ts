@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { createRequire } from 'node:module';
-import type { GraphQLSchema } from 'graphql';
+import { graphql, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type DomainError } from '../src/common/errors.js';
@@ -11,9 +10,6 @@ import { modules } from '../src/modules/index.js';
 import type { ParleyModule } from '../src/modules/module.js';
 import { Role } from '../src/modules/users/role.js';
 import { objectTypes } from './support/schema.js';
-
-// graphql as Node loads it for type-graphql and graphql-middleware (CommonJS): see support/schema.ts.
-const { graphql } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 /** `Type.field` for every field of an object type with neither its own rule nor a `*` for its type. */
 function unruledFields(schema: GraphQLSchema, permissions: PermissionMap): string[] {

@@ -5,6 +5,7 @@ import type { Services } from '../modules/services.js';
 import { createUserLoaders } from '../modules/users/users.loaders.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventHub } from '../realtime/index.js';
+import type { WireTransport } from './shared-subscribe.js';
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
@@ -28,6 +29,8 @@ export interface GraphQLContext {
    * new entity manager and loaders (no stale cache, no identity map growing forever).
    */
   forEvent(): GraphQLContext;
+  /** Set for graphql-ws operations: where subscription results are written (see shared-subscribe.ts). */
+  transport?: WireTransport;
 }
 
 export interface ContextFactoryDeps {

@@ -51,6 +51,14 @@ export function startWsServer(options: {
     return { ...result, errors };
   };
 
+  // Unsent bytes piling up means the client cannot keep up: close instead of growing without bound.
+  const keepingUp = (socket: WebSocket, state: ConnectionState | undefined): boolean => {
+    if (socket.bufferedAmount <= options.maxBufferedBytes) return true;
+    options.log.warn({ bufferedBytes: socket.bufferedAmount, userId: state?.user?.id }, 'closing slow WebSocket consumer');
+    socket.close(ParleyCloseCode.SlowConsumer, 'Slow consumer: resubscribe with afterSeq');
+    return false;
+  };
+
   const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema: options.schema,
@@ -69,20 +77,24 @@ export function startWsServer(options: {
         ctx.extra.state = { user, correlationId };
         return true;
       },
-      context: (ctx) => {
+      context: (ctx, id) => {
         const state = ctx.extra.state!;
-        return buildContext(options.deps, { user: state.user, authError: undefined }, state.correlationId);
+        const context = buildContext(options.deps, { user: state.user, authError: undefined }, state.correlationId);
+        const { socket } = ctx.extra;
+        const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+        context.transport = {
+          encode: (result) => JSON.stringify(format(result, state.user)),
+          send: (payloadJson) => {
+            if (socket.readyState !== socket.OPEN || !(id in ctx.subscriptions)) return false;
+            if (!keepingUp(socket, state)) return false;
+            socket.send(`${prefix}${payloadJson}}`);
+            return true;
+          },
+        };
+        return context;
       },
       onNext: (ctx, _id, _payload, _args, result) => {
-        // Unsent bytes piling up means the client cannot keep up: close instead of growing without bound.
-        const { socket } = ctx.extra;
-        if (socket.bufferedAmount > options.maxBufferedBytes) {
-          options.log.warn(
-            { bufferedBytes: socket.bufferedAmount, userId: ctx.extra.state?.user?.id },
-            'closing slow WebSocket consumer',
-          );
-          socket.close(ParleyCloseCode.SlowConsumer, 'Slow consumer: resubscribe with afterSeq');
-        }
+        keepingUp(ctx.extra.socket, ctx.extra.state);
         return format(result, ctx.extra.state?.user ?? null);
       },
       onError: (ctx, _id, _payload, errors) =>
