@@ -1,6 +1,6 @@
-// Child process of bench/fanout.ts: N graphql-ws subscribers on the agents stream. Kept out of the
-// server's process so the server's RSS and event loop are its own.
-import { createClient } from 'graphql-ws';
+// Child process of bench/fanout.ts: N subscribers on the agents stream, each its own WebSocket speaking
+// the graphql-transport-ws protocol directly (a lean load generator, so that what is measured is the
+// server, not a heavy client library), each recording when every event arrived.
 import WebSocket from 'ws';
 import { percentile } from './support/harness.js';
 
@@ -8,65 +8,77 @@ const url = process.env.FANOUT_URL!;
 const token = process.env.FANOUT_TOKEN!;
 const count = Number(process.env.FANOUT_SUBSCRIBERS);
 const query = `subscription { agentEvents { seq type agentId occurredAt agent { id name model status owner { email } } } }`;
-
-interface Tally {
-  seqs: number[];
-}
-const tallies: Tally[] = [];
-const latencies: number[] = [];
-let closedUnexpectedly = 0;
 const now = () => performance.timeOrigin + performance.now();
 
-async function open(index: number): Promise<void> {
-  const tally: Tally = { seqs: [] };
-  tallies[index] = tally;
-  const client = createClient({
-    url,
-    webSocketImpl: WebSocket,
-    lazy: false,
-    retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${token}` },
-    on: { closed: () => (closedUnexpectedly += stopping ? 0 : 1) },
-  });
-  await new Promise<void>((resolve, reject) => {
-    client.on('connected', () => resolve());
-    client.on('error', reject);
-  });
-  client.subscribe<{ agentEvents: { seq: number; occurredAt: string } }>(
-    { query },
-    {
-      next: ({ data }) => {
-        if (!data) return;
-        tally.seqs.push(data.agentEvents.seq);
-        latencies.push(now() - Date.parse(data.agentEvents.occurredAt));
-      },
-      error: () => (closedUnexpectedly += 1),
-      complete: () => undefined,
-    },
-  );
-  clients.push(client);
+interface Subscriber {
+  seqs: number[];
+  receivedAt: number[];
 }
-
-const clients: ReturnType<typeof createClient>[] = [];
+const subscribers: Subscriber[] = [];
+const sockets: WebSocket[] = [];
+let closedUnexpectedly = 0;
 let stopping = false;
 
-process.on('message', (message: { type: string; first?: number; last?: number }) => {
+function open(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const subscriber: Subscriber = { seqs: [], receivedAt: [] };
+    subscribers.push(subscriber);
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    sockets.push(socket);
+    socket.on('open', () =>
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+    );
+    socket.on('message', (data: Buffer) => {
+      const at = now();
+      const message = JSON.parse(data.toString()) as {
+        type: string;
+        payload?: { data?: { agentEvents: { seq: number } } };
+      };
+      if (message.type === 'next') {
+        const seq = message.payload?.data?.agentEvents.seq;
+        if (seq !== undefined) {
+          subscriber.seqs.push(seq);
+          subscriber.receivedAt.push(at);
+        }
+      } else if (message.type === 'connection_ack') {
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+        resolve();
+      } else if (message.type === 'ping') {
+        socket.send('{"type":"pong"}');
+      } else if (message.type === 'error') {
+        reject(new Error(JSON.stringify(message.payload)));
+      }
+    });
+    socket.on('close', () => {
+      if (!stopping) closedUnexpectedly += 1;
+    });
+    socket.on('error', reject);
+  });
+}
+
+process.on('message', (message: { type: string; first?: number; commitTimes?: number[] }) => {
   if (message.type === 'report') {
-    const { first = 0, last = 0 } = message;
-    const expected = last - first + 1;
+    const first = message.first!;
+    const commitTimes = message.commitTimes!;
+    const last = first + commitTimes.length - 1;
+    const latencies: number[] = [];
     let lost = 0;
     let duplicated = 0;
     let outOfOrder = 0;
-    for (const tally of tallies) {
-      const seen = new Set(tally.seqs);
-      duplicated += tally.seqs.length - seen.size;
+    for (const subscriber of subscribers) {
+      const seen = new Set<number>();
+      subscriber.seqs.forEach((seq, index) => {
+        if (seen.has(seq)) duplicated += 1;
+        seen.add(seq);
+        if (index > 0 && seq <= subscriber.seqs[index - 1]!) outOfOrder += 1;
+        if (seq >= first && seq <= last)
+          latencies.push(subscriber.receivedAt[index]! - commitTimes[seq - first]!);
+      });
       for (let seq = first; seq <= last; seq++) if (!seen.has(seq)) lost += 1;
-      for (let i = 1; i < tally.seqs.length; i++) if (tally.seqs[i]! <= tally.seqs[i - 1]!) outOfOrder += 1;
     }
     latencies.sort((a, b) => a - b);
     process.send!({
       type: 'report',
-      expectedPerSubscriber: expected,
       received: latencies.length,
       lost,
       duplicated,
@@ -79,13 +91,13 @@ process.on('message', (message: { type: string; first?: number; last?: number })
     });
   } else if (message.type === 'stop') {
     stopping = true;
-    for (const client of clients) void client.dispose();
+    for (const socket of sockets) socket.close(1000);
     setTimeout(() => process.exit(0), 500);
   }
 });
 
 const batch = 250;
 for (let start = 0; start < count; start += batch) {
-  await Promise.all(Array.from({ length: Math.min(batch, count - start) }, (_, i) => open(start + i)));
+  await Promise.all(Array.from({ length: Math.min(batch, count - start) }, () => open()));
 }
 process.send!({ type: 'connected' });

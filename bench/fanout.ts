@@ -1,6 +1,6 @@
 // npm run bench:fanout -- [--subscribers 1000] [--rate 20] [--seconds 15]
 // N graphql-ws subscribers (a child process) on the agents stream of a real server (this process);
-// agent updates committed at a set rate; reports commit→receipt latency, server RSS per idle
+// agent updates committed at a set rate by another process (a writing replica); reports latency from COMMIT acknowledged to receipt by the client, server RSS per idle
 // subscribed connection, and events lost (must be 0).
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -50,26 +50,34 @@ await new Promise((resolve) => setTimeout(resolve, 1_000));
 const rssIdle = rssAfterGc();
 
 const total = rate * seconds;
-let first = 0;
-const started = performance.now();
-for (let i = 0; i < total; i++) {
-  const due = started + (i * 1000) / rate;
-  const wait = due - performance.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  await server.app.services.agents.update(em.fork(), operator, agent.id, { description: `tick ${i}` });
-  if (i === 0)
-    first = Number(
-      (
-        await em.fork().getConnection().execute(`select last_seq from event_streams where stream = 'agents'`)
-      )[0].last_seq,
+const writer = fork(fileURLToPath(new URL('./fanout-writer.js', import.meta.url)), {
+  env: {
+    ...process.env,
+    WRITER_DATABASE_URL: server.app.config.databaseUrl,
+    WRITER_AGENT_ID: agent.id,
+    WRITER_OPERATOR: JSON.stringify(operator),
+    WRITER_RATE: String(rate),
+    WRITER_TOTAL: String(total),
+    JWT_PRIVATE_KEY: server.app.config.jwt.privateKeyPem,
+    JWT_PUBLIC_KEY: server.app.config.jwt.publicKeyPem,
+  },
+});
+const written = await new Promise<{ first: number; commitTimes: number[]; achievedRate: number }>(
+  (resolve, reject) => {
+    writer.on(
+      'message',
+      (message: { type: string; first: number; commitTimes: number[]; achievedRate: number }) => {
+        if (message.type === 'written') resolve(message);
+      },
     );
-}
-const last = first + total - 1;
-const achievedRate = total / ((performance.now() - started) / 1000);
+    writer.on('exit', (code) => reject(new Error(`writer exited with ${code} before reporting`)));
+  },
+);
+const { first, commitTimes, achievedRate } = written;
 await new Promise((resolve) => setTimeout(resolve, 3_000)); // let the tail arrive
 
 const reportPromise = fromChild<Record<string, number>>('report');
-child.send({ type: 'report', first, last });
+child.send({ type: 'report', first, commitTimes });
 const report = await reportPromise;
 child.send({ type: 'stop' });
 
@@ -85,7 +93,7 @@ console.log(
       connectSeconds: Math.round(connectSeconds * 10) / 10,
       latencyMs: { p50: report.p50, p95: report.p95, p99: report.p99, max: report.max },
       deliveries: report.received,
-      expectedDeliveries: report.expectedPerSubscriber! * subscribers,
+      expectedDeliveries: total * subscribers,
       eventsLost: report.lost,
       duplicated: report.duplicated,
       outOfOrder: report.outOfOrder,

@@ -1,10 +1,12 @@
 import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { Channel } from '../realtime/channel.js';
 import type { GraphQLContext } from './context.js';
 
 /**
  * How a subscription's results reach its socket. graphql-ws would execute, format and JSON-encode every
- * event once per subscriber; with thousands of dashboards on one stream that is the whole cost of
- * fan-out. Instead the payload is produced once per group and written to each socket as a ready string.
+ * event once per subscriber, through a chain of promises per subscriber; with thousands of dashboards on
+ * one stream that is the whole cost of fan-out. Here the payload is produced once per group and each
+ * socket gets it as a ready string, synchronously, straight from the event hub.
  */
 export interface WireTransport {
   /** Formats a result as clients must see it (error codes, masking) and returns its JSON. */
@@ -13,52 +15,134 @@ export interface WireTransport {
   send(payloadJson: string): boolean;
 }
 
+interface Payload {
+  json?: string;
+  error?: Error;
+  /** Subscribers to tell when `json` (or `error`) is set; one callback each, not one promise each. */
+  ready: (() => void)[];
+}
 /**
  * Subscribers with the same document, variables and role get the same answer (ownership is checked
  * when subscribing, so results never depend on more than the role): each event is executed and encoded
  * once per such group, then shared.
  */
-const payloadsByEvent = new WeakMap<object, Map<string, Promise<string>>>();
+const payloadsByEvent = new WeakMap<object, Map<string, Payload>>();
 
 function groupKey(args: ExecutionArgs, context: GraphQLContext): string {
   const document = args.document.loc?.source.body ?? JSON.stringify(args.document);
-  return [context.user?.role ?? 'anonymous', args.operationName ?? '', JSON.stringify(args.variableValues ?? {}), document].join(
-    '\u0000',
-  );
+  return [
+    context.user?.role ?? 'anonymous',
+    args.operationName ?? '',
+    JSON.stringify(args.variableValues ?? {}),
+    document,
+  ].join('\u0000');
 }
 
 /** graphql-ws's `subscribe`: the source stream from the schema, results written straight to the wire. */
 export async function sharedSubscribe(
   args: ExecutionArgs,
-): Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
   const context = args.contextValue as GraphQLContext;
-  const transport = context.transport;
-  const key = groupKey(args, context);
-  const events = source as AsyncIterableIterator<unknown>;
   // Each event is resolved with a fresh context of the same caller (see GraphQLContext.forEvent).
   const run = (event: unknown) => execute({ ...args, rootValue: event, contextValue: context.forEvent() });
-
-  async function* results(): AsyncGenerator<ExecutionResult, void, void> {
-    try {
-      for await (const event of events) {
-        if (!transport || typeof event !== 'object' || event === null) {
-          yield await run(event);
-          continue;
-        }
-        let byKey = payloadsByEvent.get(event);
-        if (!byKey) payloadsByEvent.set(event, (byKey = new Map()));
-        let payload = byKey.get(key);
-        if (!payload) {
-          payload = Promise.resolve(run(event)).then((result) => transport.encode(result));
-          byKey.set(key, payload);
-        }
-        if (!transport.send(await payload)) break;
-      }
-    } finally {
-      await events.return?.();
-    }
+  if (!(source instanceof Channel) || !context.transport) {
+    return mapResults(source as AsyncIterableIterator<unknown>, run);
   }
-  return results();
+  return wire(source, context.transport, groupKey(args, context), run);
+}
+
+/** The plain path (no socket to write to): one execution per event, yielded to graphql-ws. */
+async function* mapResults(
+  events: AsyncIterableIterator<unknown>,
+  run: (event: unknown) => ExecutionResult | Promise<ExecutionResult>,
+): AsyncGenerator<ExecutionResult, void, void> {
+  try {
+    for await (const event of events) yield await run(event);
+  } finally {
+    await events.return?.();
+  }
+}
+
+/**
+ * The hot path. Events are pushed synchronously; a subscriber only waits when its group's payload for
+ * an event is still being produced, and then keeps its order with a small queue. To graphql-ws this is
+ * an iterator that yields nothing and ends when the stream does.
+ */
+function wire(
+  channel: Channel<unknown>,
+  transport: WireTransport,
+  key: string,
+  run: (event: unknown) => ExecutionResult | Promise<ExecutionResult>,
+): AsyncIterableIterator<ExecutionResult> {
+  let finished: (result: IteratorResult<ExecutionResult>) => void;
+  let failed: (error: Error) => void;
+  const ended = new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => {
+    finished = resolve;
+    failed = reject;
+  });
+  const waiting: Payload[] = [];
+
+  const produce = (event: unknown): Payload => {
+    const payload: Payload = { ready: [] };
+    Promise.resolve(run(event))
+      .then((result) => (payload.json = transport.encode(result)))
+      .catch((error: Error) => (payload.error = error))
+      .finally(() => {
+        for (const notify of payload.ready.splice(0)) notify();
+      });
+    return payload;
+  };
+  const payloadFor = (event: unknown): Payload => {
+    if (typeof event !== 'object' || event === null) return produce(event);
+    let byKey = payloadsByEvent.get(event);
+    if (!byKey) payloadsByEvent.set(event, (byKey = new Map()));
+    let payload = byKey.get(key);
+    if (!payload) byKey.set(key, (payload = produce(event)));
+    return payload;
+  };
+  const send = (json: string) => {
+    if (!transport.send(json)) void channel.return();
+  };
+  // Sends what is ready at the head of this subscriber's queue, in order; waits (by callback) otherwise.
+  const flush = () => {
+    while (waiting.length > 0) {
+      const head = waiting[0]!;
+      if (head.error) {
+        waiting.length = 0;
+        channel.fail(head.error);
+        return;
+      }
+      if (head.json === undefined) {
+        head.ready.push(flush);
+        return;
+      }
+      waiting.shift();
+      send(head.json);
+    }
+  };
+
+  channel.attach(
+    (event) => {
+      const payload = payloadFor(event);
+      if (waiting.length === 0 && payload.json !== undefined) {
+        send(payload.json);
+        return;
+      }
+      waiting.push(payload);
+      if (waiting.length === 1) flush();
+    },
+    (error) => (error ? failed(error) : finished({ value: undefined, done: true })),
+  );
+
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    next: () => ended,
+    return: async () => {
+      await channel.return();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

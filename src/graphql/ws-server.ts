@@ -1,3 +1,4 @@
+import type { Socket as NetSocket } from 'node:net';
 import type { Server } from 'node:http';
 import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -54,9 +55,30 @@ export function startWsServer(options: {
   // Unsent bytes piling up means the client cannot keep up: close instead of growing without bound.
   const keepingUp = (socket: WebSocket, state: ConnectionState | undefined): boolean => {
     if (socket.bufferedAmount <= options.maxBufferedBytes) return true;
-    options.log.warn({ bufferedBytes: socket.bufferedAmount, userId: state?.user?.id }, 'closing slow WebSocket consumer');
+    options.log.warn(
+      { bufferedBytes: socket.bufferedAmount, userId: state?.user?.id },
+      'closing slow WebSocket consumer',
+    );
     socket.close(ParleyCloseCode.SlowConsumer, 'Slow consumer: resubscribe with afterSeq');
     return false;
+  };
+
+  /**
+   * Messages written to one socket in the same turn of the event loop (several events that queued up
+   * behind a large fan-out) leave in one write instead of one system call each.
+   */
+  const corked = new Set<WebSocket>();
+  const cork = (socket: WebSocket) => {
+    const raw = (socket as unknown as { _socket?: NetSocket })._socket;
+    if (!raw || corked.has(socket)) return;
+    if (corked.size === 0) {
+      setImmediate(() => {
+        for (const each of corked) (each as unknown as { _socket?: NetSocket })._socket?.uncork();
+        corked.clear();
+      });
+    }
+    corked.add(socket);
+    raw.cork();
   };
 
   const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
@@ -79,7 +101,11 @@ export function startWsServer(options: {
       },
       context: (ctx, id) => {
         const state = ctx.extra.state!;
-        const context = buildContext(options.deps, { user: state.user, authError: undefined }, state.correlationId);
+        const context = buildContext(
+          options.deps,
+          { user: state.user, authError: undefined },
+          state.correlationId,
+        );
         const { socket } = ctx.extra;
         const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
         context.transport = {
@@ -87,6 +113,7 @@ export function startWsServer(options: {
           send: (payloadJson) => {
             if (socket.readyState !== socket.OPEN || !(id in ctx.subscriptions)) return false;
             if (!keepingUp(socket, state)) return false;
+            cork(socket);
             socket.send(`${prefix}${payloadJson}}`);
             return true;
           },

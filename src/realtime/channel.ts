@@ -4,6 +4,8 @@
  */
 export class Channel<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
+  private sink: ((value: T) => void) | undefined;
+  private onEnd: ((error?: Error) => void) | undefined;
   private waiting: ((result: IteratorResult<T>) => void) | undefined;
   private failing: ((error: Error) => void) | undefined;
   private error: Error | undefined;
@@ -13,7 +15,9 @@ export class Channel<T> implements AsyncIterableIterator<T> {
 
   push(value: T): void {
     if (this.done) return;
-    if (this.waiting) {
+    if (this.sink) {
+      this.sink(value);
+    } else if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = this.failing = undefined;
       resolve({ value, done: false });
@@ -22,10 +26,31 @@ export class Channel<T> implements AsyncIterableIterator<T> {
     }
   }
 
+  /**
+   * Push mode for the hot path: values go straight to `sink`, synchronously, with no promise per value.
+   * `onEnd` is told when the channel ends (with the error, if it failed).
+   */
+  attach(sink: (value: T) => void, onEnd: (error?: Error) => void): void {
+    this.sink = sink;
+    this.onEnd = onEnd;
+    for (const value of this.queue.splice(0)) sink(value);
+    if (this.error) {
+      const error = this.error;
+      this.finish();
+      onEnd(error);
+    }
+  }
+
   /** Ends the stream with an error delivered after what is already queued. */
   fail(error: Error): void {
     if (this.done) return;
     this.error = error;
+    if (this.sink) {
+      const onEnd = this.onEnd;
+      this.finish();
+      onEnd?.(error);
+      return;
+    }
     if (this.failing && this.queue.length === 0) {
       const reject = this.failing;
       this.waiting = this.failing = undefined;
@@ -73,6 +98,9 @@ export class Channel<T> implements AsyncIterableIterator<T> {
     const resolve = this.waiting;
     this.waiting = this.failing = undefined;
     resolve?.({ value: undefined, done: true });
+    const onEnd = this.onEnd;
+    this.sink = this.onEnd = undefined;
     this.onClose();
+    onEnd?.();
   }
 }
