@@ -74,6 +74,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
   const services = await createServices(orm, config, log);
   const realtime = createRealtime(orm, config, log);
   await realtime.start();
+  await services.circuits.followResets(realtime.hub);
   const schema = await buildServedSchema();
   const deps: ContextFactoryDeps = { orm, services, realtime: realtime.hub, log };
   const formatError = createErrorFormatter({ development: config.env === 'development', log });
@@ -113,7 +114,15 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
   await apollo.start();
 
   expressApp.use(correlationMiddleware);
-  expressApp.use(healthRouter({ orm, listener: realtime.listener, startedAt: new Date(), version }));
+  expressApp.use(
+    healthRouter({
+      orm,
+      listener: realtime.listener,
+      ollama: services.ollama,
+      startedAt: new Date(),
+      version,
+    }),
+  );
   expressApp.use(
     '/graphql',
     cors(config.corsOrigins, config.isProduction),
@@ -148,6 +157,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     close: () =>
       (closing ??= (async () => {
         await apollo.stop(); // drains HTTP (and, through the hook above, the WebSockets)
+        await services.circuits.dispose();
         await realtime.stop();
         await orm.close();
         log.info('parley stopped');

@@ -20,7 +20,12 @@ import {
   UpdateAgentDocument,
   UpdateUserRoleDocument,
   UsersDocument,
+  CircuitBreakerChangedDocument,
+  CircuitBreakersDocument,
+  ModelsDocument,
+  ResetCircuitBreakerDocument,
 } from '../src/sdk/generated/graphql.js';
+import { startFakeOllama, type FakeOllama } from './support/fake-ollama.js';
 import { createActor, createActors, type Actor, type Actors } from './support/actors.js';
 import { codes, execute, type GraphQLResponse } from './support/client.js';
 import { query } from './support/database.js';
@@ -46,6 +51,8 @@ const minimumAccess = {
     agent: Role.VIEWER,
     users: Role.ADMIN,
     auditEvents: Role.ADMIN,
+    models: Role.VIEWER,
+    circuitBreakers: Role.VIEWER,
   },
   Mutation: {
     login: PUBLIC,
@@ -56,9 +63,11 @@ const minimumAccess = {
     deleteAgent: Role.OPERATOR,
     createUser: Role.ADMIN,
     updateUserRole: Role.ADMIN,
+    resetCircuitBreaker: Role.ADMIN,
   },
   Subscription: {
     agentEvents: Role.VIEWER,
+    circuitBreakerChanged: Role.VIEWER,
   },
 } as const satisfies Record<RootType, Record<string, Access>>;
 
@@ -161,6 +170,10 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
     auditEvents: {
       attempt: async (caller) => ({ response: await call(caller, AuditEventsDocument, { first: 5 }) }),
     },
+    models: { attempt: async (caller) => ({ response: await call(caller, ModelsDocument) }) },
+    circuitBreakers: {
+      attempt: async (caller) => ({ response: await call(caller, CircuitBreakersDocument) }),
+    },
   },
   Mutation: {
     login: {
@@ -245,6 +258,17 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
         return { response, writes: created > 0 ? ['user created'] : [] };
       },
     },
+    resetCircuitBreaker: {
+      writes: ['reset requested'],
+      attempt: async (caller) => {
+        const name = server.app.services.circuits.snapshots()[0]!.name;
+        const requests = `select count(*) from events where stream = 'breakers' and type = 'RESET_REQUESTED'`;
+        const before = await rowCount(requests, []);
+        const response = await call(caller, ResetCircuitBreakerDocument, { name });
+        const after = await rowCount(requests, []);
+        return { response, writes: after > before ? ['reset requested'] : [] };
+      },
+    },
     updateUserRole: {
       writes: ['role changed', 'sessions ended'],
       attempt: async (caller) => {
@@ -272,6 +296,33 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
     },
   },
   Subscription: {
+    circuitBreakerChanged: {
+      attempt: async (caller) => {
+        // A stored event to replay (afterSeq 0), so anyone allowed gets one at once.
+        const name = server.app.services.circuits.snapshots()[0]!.name;
+        const admin = actors[Role.ADMIN];
+        await server.app.services.breakers.requestReset(
+          server.app.orm.em.fork(),
+          { id: admin.session.user.id, email: admin.email, role: admin.role },
+          name,
+        );
+        const ws = connectWs(server.wsUrl, tokenOf(caller));
+        try {
+          const events = subscribe(ws, CircuitBreakerChangedDocument, { afterSeq: 0 });
+          let live = true;
+          void events.ended.then(() => (live = false));
+          await Promise.race([events.ended, events.waitFor(1, 5_000).catch(() => undefined)]);
+          events.unsubscribe();
+          const errors = events.errors.flat();
+          return {
+            response: { data: events.received[0] ?? null, ...(errors.length > 0 ? { errors } : {}) },
+            live,
+          };
+        } finally {
+          await ws.dispose();
+        }
+      },
+    },
     agentEvents: {
       attempt: async (caller) => {
         // Replaying from seq 0, filtered to a fresh agent, delivers its CREATED event at once to anyone
@@ -309,11 +360,17 @@ const operations = rootTypes.flatMap((type) =>
   ),
 );
 
+let ollama: FakeOllama;
+
 beforeAll(async () => {
-  server = await startTestServer();
+  ollama = await startFakeOllama();
+  server = await startTestServer({ env: { OLLAMA_HOST: ollama.url } });
   actors = await createActors(server, 'matrix');
 });
-afterAll(() => server?.close());
+afterAll(async () => {
+  await server?.close();
+  await ollama?.close();
+});
 
 describe('the role matrix covers the schema', () => {
   let schema: GraphQLSchema;

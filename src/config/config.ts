@@ -1,5 +1,7 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { CircuitPolicy } from '../resilience/circuit.js';
 
 /**
  * The one place that reads the environment. Everything else takes a `Config`.
@@ -81,6 +83,15 @@ const envSchema = z.object({
     .min(1024)
     .default(4 * 1024 * 1024),
   WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  REPLICA_ID: z.string().min(1).max(100).optional(),
+  OLLAMA_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
+  OLLAMA_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  OLLAMA_RETRY_BASE_MS: z.coerce.number().int().min(1).default(250),
+  OLLAMA_BREAKER_WINDOW: z.coerce.number().int().min(1).default(20),
+  OLLAMA_BREAKER_MIN_CALLS: z.coerce.number().int().min(1).default(5),
+  OLLAMA_BREAKER_FAILURE_RATE: z.coerce.number().min(1).max(100).default(50),
+  OLLAMA_BREAKER_OPEN_MS: z.coerce.number().int().min(10).default(30_000),
+  OLLAMA_BREAKER_HALF_OPEN_CALLS: z.coerce.number().int().min(1).default(2),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -112,6 +123,9 @@ export interface Config {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   introspection: boolean;
+  /** Names this process in breaker states and logs; stable per pod in Kubernetes (the pod name). */
+  replicaId: string;
+  ollama: { host: string; policy: CircuitPolicy };
   realtime: {
     retentionHours: number;
     pruneIntervalMs: number;
@@ -183,6 +197,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     introspection: env.GRAPHQL_INTROSPECTION ? env.GRAPHQL_INTROSPECTION === 'true' : !isProduction,
+    replicaId: env.REPLICA_ID ?? `${os.hostname()}-${process.pid}`,
+    ollama: {
+      host: env.OLLAMA_HOST.replace(/\/+$/, ''),
+      policy: {
+        timeoutMs: env.OLLAMA_TIMEOUT_MS,
+        retries: env.OLLAMA_RETRIES,
+        retryBaseMs: env.OLLAMA_RETRY_BASE_MS,
+        retryMaxMs: Math.max(env.OLLAMA_RETRY_BASE_MS, 5_000),
+        windowSize: env.OLLAMA_BREAKER_WINDOW,
+        minimumCalls: env.OLLAMA_BREAKER_MIN_CALLS,
+        failureRatePercent: env.OLLAMA_BREAKER_FAILURE_RATE,
+        openMs: env.OLLAMA_BREAKER_OPEN_MS,
+        halfOpenCalls: env.OLLAMA_BREAKER_HALF_OPEN_CALLS,
+      },
+    },
     realtime: {
       retentionHours: env.EVENT_RETENTION_HOURS,
       pruneIntervalMs: env.EVENT_PRUNE_INTERVAL_SECONDS * 1000,

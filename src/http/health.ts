@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { EventListener } from '../realtime/listener.js';
+import type { OllamaProvider } from '../llm/ollama.provider.js';
 
 export interface HealthCheck {
   status: 'up' | 'down';
@@ -34,6 +35,7 @@ async function timed(check: () => Promise<unknown>, timeoutMs: number): Promise<
 export function healthRouter(deps: {
   orm: MikroORM;
   listener: EventListener;
+  ollama: OllamaProvider;
   startedAt: Date;
   version: string;
   timeoutMs?: number;
@@ -53,6 +55,19 @@ export function healthRouter(deps: {
   router.get('/health/database', async (_req, res) => {
     const check = await database();
     res.status(check.status === 'up' ? 200 : 503).json(check);
+  });
+
+  // Ollama is not part of readiness: without it the API still serves everything but generation.
+  router.get('/health/ollama', async (_req, res) => {
+    const { ollama } = deps;
+    let version: string | undefined;
+    const check = await timed(async () => (version = await ollama.ping(timeoutMs)), timeoutMs);
+    res.status(check.status === 'up' ? 200 : 503).json({
+      ...check,
+      host: ollama.host,
+      ...(version ? { version } : {}),
+      breaker: ollama.circuit.snapshot(),
+    });
   });
 
   router.get('/health/ready', async (_req, res) => {

@@ -1,7 +1,10 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
+import { OllamaProvider } from '../llm/ollama.provider.js';
+import { CircuitRegistry } from '../resilience/registry.js';
 import { AgentsService } from './agents/agents.service.js';
+import { BreakersService } from './breakers/breakers.service.js';
 import { AuditService } from './audit/audit.service.js';
 import { AccessTokens } from './auth/access-tokens.js';
 import { AuthService } from './auth/auth.service.js';
@@ -12,16 +15,29 @@ export interface Services {
   auth: AuthService;
   users: UsersService;
   agents: AgentsService;
+  breakers: BreakersService;
+  circuits: CircuitRegistry;
+  ollama: OllamaProvider;
 }
 
 /** One set per app instance (not module singletons), so tests can run several apps side by side. */
 export async function createServices(orm: MikroORM, config: Config, log: Logger): Promise<Services> {
   const audit = new AuditService(orm.em, log);
   const tokens = await AccessTokens.create(config.jwt);
+  const circuits = new CircuitRegistry(config.replicaId, log.child({ component: 'circuits' }));
+  const breakers = new BreakersService(orm.em, circuits, audit, log);
+  circuits.onTransition((transition) => void breakers.recordTransition(transition));
+  const ollama = new OllamaProvider(
+    config.ollama.host,
+    circuits.register(`ollama:${config.ollama.host}`, config.ollama.policy),
+  );
   return {
     audit,
     auth: new AuthService(tokens, config.jwt, audit),
     users: new UsersService(audit),
     agents: new AgentsService(audit),
+    breakers,
+    circuits,
+    ollama,
   };
 }

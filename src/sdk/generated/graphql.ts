@@ -66,6 +66,12 @@ export type AuditOutcome =
   /** The action took effect. */
   | 'SUCCESS';
 
+/** What happened to a breaker. */
+export type CircuitBreakerEventType = 'RESET_REQUESTED' | 'STATE_CHANGED';
+
+/** CLOSED: calls flow. OPEN: calls fail at once. HALF_OPEN: a few probe calls decide. */
+export type CircuitBreakerState = 'CLOSED' | 'HALF_OPEN' | 'OPEN';
+
 /** A compression algorithm Parley can benchmark. */
 export type CompressionAlgorithm = 'BROTLI' | 'DEFLATE' | 'GZIP' | 'ZSTD';
 
@@ -433,6 +439,72 @@ export type MeQuery = {
   me: { id: string; email: string; role: Role; createdAt: string; lastLoginAt: string | null };
 };
 
+export type CircuitBreakerFieldsFragment = {
+  name: string;
+  replica: string;
+  state: CircuitBreakerState;
+  failureRate: number;
+  callsInWindow: number;
+  lastTransitionAt: string;
+  openUntil: string | null;
+};
+
+export type CircuitBreakersQueryVariables = Exact<{ [key: string]: never }>;
+
+export type CircuitBreakersQuery = {
+  circuitBreakers: Array<{
+    name: string;
+    replica: string;
+    state: CircuitBreakerState;
+    failureRate: number;
+    callsInWindow: number;
+    lastTransitionAt: string;
+    openUntil: string | null;
+  }>;
+};
+
+export type ResetCircuitBreakerMutationVariables = Exact<{
+  name: string;
+}>;
+
+export type ResetCircuitBreakerMutation = { resetCircuitBreaker: boolean };
+
+export type CircuitBreakerChangedSubscriptionVariables = Exact<{
+  afterSeq?: number | null | undefined;
+}>;
+
+export type CircuitBreakerChangedSubscription = {
+  circuitBreakerChanged: {
+    seq: number;
+    type: CircuitBreakerEventType;
+    name: string;
+    previousState: CircuitBreakerState | null;
+    occurredAt: string;
+    breaker: {
+      name: string;
+      replica: string;
+      state: CircuitBreakerState;
+      failureRate: number;
+      callsInWindow: number;
+      lastTransitionAt: string;
+      openUntil: string | null;
+    } | null;
+  };
+};
+
+export type ModelsQueryVariables = Exact<{ [key: string]: never }>;
+
+export type ModelsQuery = {
+  models: Array<{
+    name: string;
+    size: number;
+    family: string | null;
+    parameterSize: string | null;
+    quantization: string | null;
+    modifiedAt: string | null;
+  }>;
+};
+
 export type UsersQueryVariables = Exact<{
   first?: number | null | undefined;
   after?: string | null | undefined;
@@ -592,6 +664,28 @@ export const SessionFieldsFragmentDoc = {
     },
   ],
 } as unknown as DocumentNode<SessionFieldsFragment, unknown>;
+export const CircuitBreakerFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CircuitBreakerFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CircuitBreaker' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'replica' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'state' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'failureRate' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'callsInWindow' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTransitionAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'openUntil' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CircuitBreakerFieldsFragment, unknown>;
 export const AgentsDocument = {
   kind: 'Document',
   definitions: [
@@ -1513,6 +1607,179 @@ export const MeDocument = {
     },
   ],
 } as unknown as DocumentNode<MeQuery, MeQueryVariables>;
+export const CircuitBreakersDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'CircuitBreakers' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'circuitBreakers' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'CircuitBreakerFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CircuitBreakerFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CircuitBreaker' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'replica' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'state' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'failureRate' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'callsInWindow' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTransitionAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'openUntil' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CircuitBreakersQuery, CircuitBreakersQueryVariables>;
+export const ResetCircuitBreakerDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'ResetCircuitBreaker' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'name' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'resetCircuitBreaker' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'name' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'name' } },
+              },
+            ],
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<ResetCircuitBreakerMutation, ResetCircuitBreakerMutationVariables>;
+export const CircuitBreakerChangedDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'subscription',
+      name: { kind: 'Name', value: 'CircuitBreakerChanged' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'afterSeq' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'circuitBreakerChanged' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'afterSeq' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'afterSeq' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'previousState' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'occurredAt' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'breaker' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'FragmentSpread', name: { kind: 'Name', value: 'CircuitBreakerFields' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CircuitBreakerFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CircuitBreaker' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'replica' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'state' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'failureRate' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'callsInWindow' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastTransitionAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'openUntil' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CircuitBreakerChangedSubscription, CircuitBreakerChangedSubscriptionVariables>;
+export const ModelsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'Models' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'models' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'size' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'family' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'parameterSize' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'quantization' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'modifiedAt' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<ModelsQuery, ModelsQueryVariables>;
 export const UsersDocument = {
   kind: 'Document',
   definitions: [
