@@ -13,6 +13,8 @@ export interface WireTransport {
   encode(result: ExecutionResult): string;
   /** Writes one `next` message with this payload JSON; false when the socket is gone. */
   send(payloadJson: string): boolean;
+  /** True while the socket has more unsent data than a replay should add to. */
+  congested(): boolean;
 }
 
 interface Payload {
@@ -123,6 +125,7 @@ function wire(
     }
   };
 
+  channel.congested = () => waiting.length > 256 || transport.congested();
   channel.attach(
     (event) => {
       const payload = payloadFor(event);

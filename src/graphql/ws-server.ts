@@ -112,11 +112,15 @@ export function startWsServer(options: {
           encode: (result) => JSON.stringify(format(result, state.user)),
           send: (payloadJson) => {
             if (socket.readyState !== socket.OPEN || !(id in ctx.subscriptions)) return false;
-            if (!keepingUp(socket, state)) return false;
-            cork(socket);
+            // Judge the client by what is still unsent from earlier turns, not by this turn's burst.
+            if (!corked.has(socket)) {
+              if (!keepingUp(socket, state)) return false;
+              cork(socket);
+            }
             socket.send(`${prefix}${payloadJson}}`);
             return true;
           },
+          congested: () => socket.bufferedAmount > options.maxBufferedBytes / 2,
         };
         return context;
       },

@@ -5,6 +5,8 @@
 export class Channel<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
   private sink: ((value: T) => void) | undefined;
+  /** Set by a push-mode consumer: true while it cannot take more (e.g. its socket buffer is full). */
+  congested: () => boolean = () => false;
   private onEnd: ((error?: Error) => void) | undefined;
   private waiting: ((result: IteratorResult<T>) => void) | undefined;
   private failing: ((error: Error) => void) | undefined;
@@ -61,6 +63,11 @@ export class Channel<T> implements AsyncIterableIterator<T> {
 
   get size(): number {
     return this.queue.length;
+  }
+
+  /** Whether a producer that can wait (a replay) should hold back for now. */
+  backedUp(highWater: number): boolean {
+    return this.queue.length > highWater || this.congested();
   }
 
   next(): Promise<IteratorResult<T>> {

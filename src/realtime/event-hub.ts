@@ -112,7 +112,11 @@ export class EventHub {
       while (subscriber.channel.size > REPLAY_HIGH_WATER)
         await new Promise((resolve) => setTimeout(resolve, 5));
       const page = await readEvents(this.reader, stream, subscriber.lastSeq, REPLAY_PAGE);
-      for (const event of page) this.send(subscriber, event);
+      for (const event of page) {
+        while (subscriber.channel.backedUp(REPLAY_HIGH_WATER))
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        this.send(subscriber, event);
+      }
       if (page.length < REPLAY_PAGE) break;
     }
     for (const event of subscriber.buffer) this.send(subscriber, event);
