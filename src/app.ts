@@ -23,6 +23,7 @@ import { buildServedSchema } from './graphql/schema.js';
 import { startWsServer } from './graphql/ws-server.js';
 import { healthRouter } from './http/health.js';
 import { bodyErrorHandler, cors } from './http/middleware.js';
+import { registerReplyWorker } from './modules/conversations/reply.worker.js';
 import { createServices, type Services } from './modules/services.js';
 import { correlationMiddleware } from './observability/correlation.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
@@ -75,6 +76,15 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
   const realtime = createRealtime(orm, config, log);
   await realtime.start();
   await services.circuits.followResets(realtime.hub);
+  registerReplyWorker({
+    orm,
+    jobs: services.jobs,
+    ollama: services.ollama,
+    hub: realtime.hub,
+    reader: realtime.reader,
+    log: log.child({ component: 'replies' }),
+  });
+  await services.jobs.start();
   const schema = await buildServedSchema();
   const deps: ContextFactoryDeps = { orm, services, realtime: realtime.hub, log };
   const formatError = createErrorFormatter({ development: config.env === 'development', log });
@@ -157,6 +167,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     close: () =>
       (closing ??= (async () => {
         await apollo.stop(); // drains HTTP (and, through the hook above, the WebSockets)
+        await services.jobs.stop();
         await services.circuits.dispose();
         await realtime.stop();
         await orm.close();

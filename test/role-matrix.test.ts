@@ -22,6 +22,12 @@ import {
   UsersDocument,
   CircuitBreakerChangedDocument,
   CircuitBreakersDocument,
+  ConversationDocument,
+  ConversationEventsDocument,
+  ConversationsDocument,
+  SendMessageDocument,
+  StartConversationDocument,
+  StopGenerationDocument,
   ModelsDocument,
   ResetCircuitBreakerDocument,
 } from '../src/sdk/generated/graphql.js';
@@ -53,6 +59,8 @@ const minimumAccess = {
     auditEvents: Role.ADMIN,
     models: Role.VIEWER,
     circuitBreakers: Role.VIEWER,
+    conversations: Role.VIEWER,
+    conversation: Role.VIEWER,
   },
   Mutation: {
     login: PUBLIC,
@@ -64,10 +72,14 @@ const minimumAccess = {
     createUser: Role.ADMIN,
     updateUserRole: Role.ADMIN,
     resetCircuitBreaker: Role.ADMIN,
+    startConversation: Role.ANALYST,
+    sendMessage: Role.ANALYST,
+    stopGeneration: Role.ANALYST,
   },
   Subscription: {
     agentEvents: Role.VIEWER,
     circuitBreakerChanged: Role.VIEWER,
+    conversationEvents: Role.VIEWER,
   },
 } as const satisfies Record<RootType, Record<string, Access>>;
 
@@ -135,6 +147,23 @@ async function agentOwnedBy(caller: Caller): Promise<string> {
   return agent.id;
 }
 
+const actorOf = (caller: Caller) => {
+  const owner = actors[caller === ANONYMOUS ? Role.ADMIN : caller];
+  return { id: owner.session.user.id, email: owner.email, role: owner.role };
+};
+
+/** A conversation owned by the caller (the ADMIN for anonymous), with an agent to talk to. */
+async function conversationOwnedBy(caller: Caller): Promise<string> {
+  const agentId = await agentOwnedBy(caller === ANONYMOUS || caller === Role.VIEWER ? Role.ADMIN : caller);
+  const conversation = await server.app.services.conversations.start(
+    server.app.orm.em.fork(),
+    actorOf(caller),
+    agentId,
+    unique('conversation'),
+  );
+  return conversation.id;
+}
+
 /** A signed-in account to log in, refresh or log out with: the caller's own, or a bystander's. */
 async function accountFor(caller: Caller): Promise<Actor> {
   return caller === ANONYMOUS ? createActor(server, Role.VIEWER, unique('anonymous-login')) : actors[caller];
@@ -173,6 +202,17 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
     models: { attempt: async (caller) => ({ response: await call(caller, ModelsDocument) }) },
     circuitBreakers: {
       attempt: async (caller) => ({ response: await call(caller, CircuitBreakersDocument) }),
+    },
+    conversations: {
+      attempt: async (caller) => {
+        await conversationOwnedBy(caller);
+        return { response: await call(caller, ConversationsDocument, { first: 5 }) };
+      },
+    },
+    conversation: {
+      attempt: async (caller) => ({
+        response: await call(caller, ConversationDocument, { id: await conversationOwnedBy(caller) }),
+      }),
     },
   },
   Mutation: {
@@ -258,6 +298,51 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
         return { response, writes: created > 0 ? ['user created'] : [] };
       },
     },
+    startConversation: {
+      writes: ['conversation started'],
+      attempt: async (caller) => {
+        const title = unique('conversation');
+        const response = await call(caller, StartConversationDocument, {
+          agentId: await agentOwnedBy(caller),
+          title,
+        });
+        const started = await rowCount(`select count(*) from conversations where title = $1`, [title]);
+        return { response, writes: started > 0 ? ['conversation started'] : [] };
+      },
+    },
+    sendMessage: {
+      writes: ['message stored'],
+      attempt: async (caller) => {
+        const conversationId = await conversationOwnedBy(caller);
+        const response = await call(caller, SendMessageDocument, { conversationId, content: 'hello' });
+        const stored = await rowCount(`select count(*) from messages where conversation_id = $1`, [
+          conversationId,
+        ]);
+        return { response, writes: stored > 0 ? ['message stored'] : [] };
+      },
+    },
+    stopGeneration: {
+      writes: ['stop requested'],
+      attempt: async (caller) => {
+        // A reply that never finishes (Ollama hangs), so there is always something to stop.
+        ollama.setBehaviour({ hang: true });
+        try {
+          const conversationId = await conversationOwnedBy(caller);
+          await server.app.services.conversations.send(
+            server.app.orm.em.fork(),
+            actorOf(caller),
+            conversationId,
+            'hi',
+          );
+          const stops = `select count(*) from events where stream = $1 and type = 'STOP_REQUESTED'`;
+          const response = await call(caller, StopGenerationDocument, { conversationId });
+          const after = await rowCount(stops, [`conversation:${conversationId}`]);
+          return { response, writes: after > 0 ? ['stop requested'] : [] };
+        } finally {
+          ollama.setBehaviour({ hang: undefined });
+        }
+      },
+    },
     resetCircuitBreaker: {
       writes: ['reset requested'],
       attempt: async (caller) => {
@@ -296,6 +381,33 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
     },
   },
   Subscription: {
+    conversationEvents: {
+      attempt: async (caller) => {
+        // A stored message to replay (afterSeq 0), so anyone allowed gets one event at once.
+        const conversationId = await conversationOwnedBy(caller);
+        await server.app.services.conversations.send(
+          server.app.orm.em.fork(),
+          actorOf(caller),
+          conversationId,
+          'hi',
+        );
+        const ws = connectWs(server.wsUrl, tokenOf(caller));
+        try {
+          const events = subscribe(ws, ConversationEventsDocument, { conversationId, afterSeq: 0 });
+          let live = true;
+          void events.ended.then(() => (live = false));
+          await Promise.race([events.ended, events.waitFor(1, 5_000).catch(() => undefined)]);
+          events.unsubscribe();
+          const errors = events.errors.flat();
+          return {
+            response: { data: events.received[0] ?? null, ...(errors.length > 0 ? { errors } : {}) },
+            live,
+          };
+        } finally {
+          await ws.dispose();
+        }
+      },
+    },
     circuitBreakerChanged: {
       attempt: async (caller) => {
         // A stored event to replay (afterSeq 0), so anyone allowed gets one at once.

@@ -84,6 +84,9 @@ const envSchema = z.object({
     .default(4 * 1024 * 1024),
   WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   REPLICA_ID: z.string().min(1).max(100).optional(),
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  JOB_LEASE_MS: z.coerce.number().int().min(1000).default(8_000),
+  JOB_POLL_MS: z.coerce.number().int().min(50).default(1_000),
   OLLAMA_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
   OLLAMA_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   OLLAMA_RETRY_BASE_MS: z.coerce.number().int().min(1).default(250),
@@ -125,6 +128,8 @@ export interface Config {
   introspection: boolean;
   /** Names this process in breaker states and logs; stable per pod in Kubernetes (the pod name). */
   replicaId: string;
+  /** Durable jobs: how many run at once here, how long a claim lasts without renewal, how often to look. */
+  jobs: { concurrency: number; leaseMs: number; pollMs: number };
   ollama: { host: string; policy: CircuitPolicy };
   realtime: {
     retentionHours: number;
@@ -198,6 +203,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     introspection: env.GRAPHQL_INTROSPECTION ? env.GRAPHQL_INTROSPECTION === 'true' : !isProduction,
     replicaId: env.REPLICA_ID ?? `${os.hostname()}-${process.pid}`,
+    jobs: { concurrency: env.JOB_CONCURRENCY, leaseMs: env.JOB_LEASE_MS, pollMs: env.JOB_POLL_MS },
     ollama: {
       host: env.OLLAMA_HOST.replace(/\/+$/, ''),
       policy: {

@@ -5,6 +5,7 @@ import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import { entities } from '../modules/index.js';
+import { JobRow } from '../jobs/job.entity.js';
 import { EventStreamRow, StoredEventRow } from '../realtime/event.entity.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -39,7 +40,7 @@ export function ormConfig({
   const preferTs = runningFromSource || forMigrationAuthoring;
   return defineConfig({
     clientUrl,
-    entities: [...entities, StoredEventRow, EventStreamRow],
+    entities: [...entities, StoredEventRow, EventStreamRow, JobRow],
     discovery: { warnWhenNoEntities: true },
     extensions: [Migrator],
     pool: { min: 0, max: poolMax },

@@ -2,6 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { UnauthenticatedError } from '../common/errors.js';
 import { bearerToken, type AuthUser } from '../modules/auth/access-tokens.js';
 import type { Services } from '../modules/services.js';
+import { createAgentLoaders } from '../modules/agents/agents.loaders.js';
 import { createUserLoaders } from '../modules/users/users.loaders.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventHub } from '../realtime/index.js';
@@ -11,7 +12,7 @@ export type Loaders = ReturnType<typeof createLoaders>;
 
 /** One set per request (or per subscription operation), so batches never leak between callers. */
 export function createLoaders(em: EntityManager) {
-  return { ...createUserLoaders(em) };
+  return { ...createUserLoaders(em), ...createAgentLoaders(em) };
 }
 
 export interface GraphQLContext {

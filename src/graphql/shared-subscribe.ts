@@ -15,6 +15,8 @@ export interface WireTransport {
   send(payloadJson: string): boolean;
   /** True while the socket has more unsent data than a replay should add to. */
   congested(): boolean;
+  /** The client stopped reading: close it as a slow consumer. */
+  closeSlow(): void;
 }
 
 interface Payload {
@@ -125,7 +127,10 @@ function wire(
     }
   };
 
-  channel.congested = () => waiting.length > 256 || transport.congested();
+  // Bounded: a replay may run at most this many payloads ahead of what has reached the socket.
+  // Bounded: a replay may run at most this many payloads ahead of what has reached the socket.
+  channel.congested = () => waiting.length > 32 || transport.congested();
+  channel.stalled = () => transport.closeSlow();
   channel.attach(
     (event) => {
       const payload = payloadFor(event);

@@ -53,13 +53,16 @@ export function startWsServer(options: {
   };
 
   // Unsent bytes piling up means the client cannot keep up: close instead of growing without bound.
-  const keepingUp = (socket: WebSocket, state: ConnectionState | undefined): boolean => {
-    if (socket.bufferedAmount <= options.maxBufferedBytes) return true;
+  const closeSlow = (socket: WebSocket, state: ConnectionState | undefined) => {
     options.log.warn(
       { bufferedBytes: socket.bufferedAmount, userId: state?.user?.id },
       'closing slow WebSocket consumer',
     );
     socket.close(ParleyCloseCode.SlowConsumer, 'Slow consumer: resubscribe with afterSeq');
+  };
+  const keepingUp = (socket: WebSocket, state: ConnectionState | undefined): boolean => {
+    if (socket.bufferedAmount <= options.maxBufferedBytes) return true;
+    closeSlow(socket, state);
     return false;
   };
 
@@ -121,6 +124,7 @@ export function startWsServer(options: {
             return true;
           },
           congested: () => socket.bufferedAmount > options.maxBufferedBytes / 2,
+          closeSlow: () => closeSlow(socket, state),
         };
         return context;
       },

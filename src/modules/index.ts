@@ -3,6 +3,7 @@ import { agentsModule } from './agents/index.js';
 import { auditModule } from './audit/index.js';
 import { authModule } from './auth/index.js';
 import { breakersModule } from './breakers/index.js';
+import { conversationsModule } from './conversations/index.js';
 import { llmModule } from './llm/index.js';
 import { usersModule } from './users/index.js';
 
@@ -14,6 +15,7 @@ export const modules: ParleyModule[] = [
   auditModule,
   breakersModule,
   llmModule,
+  conversationsModule,
 ];
 
 export const entities = modules.flatMap((module) => module.entities);

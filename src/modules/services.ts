@@ -3,7 +3,9 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { OllamaProvider } from '../llm/ollama.provider.js';
 import { CircuitRegistry } from '../resilience/registry.js';
+import { JobQueue } from '../jobs/job-queue.js';
 import { AgentsService } from './agents/agents.service.js';
+import { ConversationsService } from './conversations/conversations.service.js';
 import { BreakersService } from './breakers/breakers.service.js';
 import { AuditService } from './audit/audit.service.js';
 import { AccessTokens } from './auth/access-tokens.js';
@@ -18,6 +20,8 @@ export interface Services {
   breakers: BreakersService;
   circuits: CircuitRegistry;
   ollama: OllamaProvider;
+  jobs: JobQueue;
+  conversations: ConversationsService;
 }
 
 /** One set per app instance (not module singletons), so tests can run several apps side by side. */
@@ -31,8 +35,15 @@ export async function createServices(orm: MikroORM, config: Config, log: Logger)
     config.ollama.host,
     circuits.register(`ollama:${config.ollama.host}`, config.ollama.policy),
   );
+  const jobs = new JobQueue(
+    orm,
+    { replicaId: config.replicaId, databaseUrl: config.databaseUrl!, ...config.jobs },
+    log.child({ component: 'jobs' }),
+  );
   return {
     audit,
+    jobs,
+    conversations: new ConversationsService(jobs, audit),
     auth: new AuthService(tokens, config.jwt, audit),
     users: new UsersService(audit),
     agents: new AgentsService(audit),

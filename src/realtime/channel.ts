@@ -7,6 +7,8 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   private sink: ((value: T) => void) | undefined;
   /** Set by a push-mode consumer: true while it cannot take more (e.g. its socket buffer is full). */
   congested: () => boolean = () => false;
+  /** Called when a producer gave up waiting for `congested()` to clear (the consumer stopped reading). */
+  stalled: () => void = () => undefined;
   private onEnd: ((error?: Error) => void) | undefined;
   private waiting: ((result: IteratorResult<T>) => void) | undefined;
   private failing: ((error: Error) => void) | undefined;

@@ -33,6 +33,8 @@ interface StreamState {
 const FETCH_PAGE = 1_000;
 const REPLAY_PAGE = 500;
 const REPLAY_HIGH_WATER = 2_000;
+/** A replay that cannot send for this long means the client stopped reading. */
+const REPLAY_STALL_MS = 5_000;
 
 /**
  * Fans the event log out to this process's subscribers. Each stream with local subscribers is read once
@@ -48,6 +50,7 @@ export class EventHub {
     private readonly log: Logger,
   ) {
     listener.on('notification', (stream, seq) => this.announce(stream, seq));
+    listener.on('ephemeral', (event) => this.deliverEphemeral(event));
     // Whatever was committed while the listener was away is in the table: read it.
     listener.on('listening', (reconnected) => {
       if (reconnected) for (const stream of this.streams.keys()) this.pull(stream);
@@ -106,15 +109,29 @@ export class EventHub {
     }
   }
 
-  /** Stored events after the cursor, page by page (respecting a slow client), then the live buffer. */
+  /**
+   * A replay can wait for the client (live events cannot), so it never fills the socket; a client that
+   * stops reading altogether is handed to the consumer's `stalled` (the WebSocket closes it).
+   */
+  private async waitForRoom(subscriber: Subscriber): Promise<boolean> {
+    const since = Date.now();
+    while (subscriber.channel.backedUp(REPLAY_HIGH_WATER)) {
+      if (Date.now() - since > REPLAY_STALL_MS) {
+        subscriber.channel.stalled();
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return true;
+  }
+
+  /** Stored events after the cursor, page by page, then the live buffer. */
   private async replay(stream: string, subscriber: Subscriber): Promise<void> {
     for (;;) {
-      while (subscriber.channel.size > REPLAY_HIGH_WATER)
-        await new Promise((resolve) => setTimeout(resolve, 5));
+      if (!(await this.waitForRoom(subscriber))) return;
       const page = await readEvents(this.reader, stream, subscriber.lastSeq, REPLAY_PAGE);
       for (const event of page) {
-        while (subscriber.channel.backedUp(REPLAY_HIGH_WATER))
-          await new Promise((resolve) => setTimeout(resolve, 5));
+        if (!(await this.waitForRoom(subscriber))) return;
         this.send(subscriber, event);
       }
       if (page.length < REPLAY_PAGE) break;
@@ -122,6 +139,31 @@ export class EventHub {
     for (const event of subscriber.buffer) this.send(subscriber, event);
     subscriber.buffer = [];
     subscriber.replaying = false;
+  }
+
+  /** Ephemeral events go to live subscribers only: never buffered, replayed or counted in the cursor. */
+  private deliverEphemeral(event: {
+    stream: string;
+    type: string;
+    entityId?: string;
+    payload: Record<string, unknown>;
+  }) {
+    const state = this.streams.get(event.stream);
+    if (!state) return;
+    const shared: StoredEvent = {
+      stream: event.stream,
+      seq: state.fetchedSeq,
+      ephemeral: true,
+      type: event.type,
+      entityId: event.entityId ?? null,
+      payload: event.payload,
+      correlationId: null,
+      createdAt: new Date(),
+    };
+    for (const subscriber of state.subscribers) {
+      if (!subscriber.replaying && (!subscriber.filter || subscriber.filter(shared)))
+        subscriber.channel.push(shared);
+    }
   }
 
   private send(subscriber: Subscriber, event: StoredEvent): void {

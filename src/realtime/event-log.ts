@@ -2,10 +2,16 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { currentCorrelationId } from '../observability/correlation.js';
 
 export const EVENTS_CHANNEL = 'parley_events';
+/** Ephemeral events (token deltas): the body rides in the NOTIFY, is never stored and never replayed. */
+export const EPHEMERAL_CHANNEL = 'parley_ephemeral';
+/** NOTIFY payloads stop at 8000 bytes; deltas are coalesced well below that. */
+export const EPHEMERAL_MAX_BYTES = 7_000;
 
 export interface StoredEvent<P = Record<string, unknown>> {
   stream: string;
+  /** For ephemeral events: the seq of the last stored event before it (they do not advance the stream). */
   seq: number;
+  ephemeral?: boolean;
   type: string;
   entityId: string | null;
   payload: P;
@@ -106,4 +112,14 @@ export async function readHead(reader: EventReader, stream: string): Promise<Str
   return row
     ? { lastSeq: Number(row.last_seq), prunedThrough: Number(row.pruned_through) }
     : { lastSeq: 0, prunedThrough: 0 };
+}
+
+/** Publishes an ephemeral event to every replica (outside any transaction: it is not part of a change). */
+export async function publishEphemeral(
+  reader: EventReader,
+  event: { stream: string; type: string; entityId?: string; payload: Record<string, unknown> },
+): Promise<void> {
+  const body = JSON.stringify(event);
+  if (Buffer.byteLength(body) > EPHEMERAL_MAX_BYTES) throw new Error('ephemeral event too large for NOTIFY');
+  await reader.execute(`select pg_notify('${EPHEMERAL_CHANNEL}', ?)`, [body]);
 }

@@ -11,6 +11,8 @@ export type { EventHub } from './event-hub.js';
 
 export interface Realtime {
   hub: EventHub;
+  /** Reads (and ephemeral publishes) on the ORM pool. */
+  reader: EventReader;
   listener: EventListener;
   retention: EventRetention;
   start(): Promise<void>;
@@ -38,6 +40,7 @@ export function createRealtime(orm: MikroORM, config: Config, log: Logger): Real
   );
   return {
     hub,
+    reader,
     listener,
     retention,
     start: async () => {

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from '../observability/logger.js';
-import { EVENTS_CHANNEL } from './event-log.js';
+import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL } from './event-log.js';
 
 export type ListenerState = 'connecting' | 'listening' | 'reconnecting' | 'stopped';
 
 export interface ListenerEvents {
   notification: [stream: string, seq: number];
+  ephemeral: [event: { stream: string; type: string; entityId?: string; payload: Record<string, unknown> }];
   /** After a (re)connect: anything committed while we were away must be read from the table. */
   listening: [reconnected: boolean];
 }
@@ -42,6 +43,14 @@ export class EventListener extends EventEmitter<ListenerEvents> {
     const client = new pg.Client({ connectionString: this.connectionString, keepAlive: true });
     this.client = client;
     client.on('notification', (message) => {
+      if (message.channel === EPHEMERAL_CHANNEL && message.payload) {
+        try {
+          this.emit('ephemeral', JSON.parse(message.payload));
+        } catch (err) {
+          this.log.warn({ err }, 'ignoring a malformed ephemeral event');
+        }
+        return;
+      }
       if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
       const separator = message.payload.lastIndexOf(':');
       const seq = Number(message.payload.slice(separator + 1));
@@ -51,7 +60,7 @@ export class EventListener extends EventEmitter<ListenerEvents> {
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
     await client.connect();
-    await client.query(`listen ${EVENTS_CHANNEL}`);
+    await client.query(`listen ${EVENTS_CHANNEL}; listen ${EPHEMERAL_CHANNEL}`);
     if (this.client !== client) return; // stopped meanwhile
     const reconnected = this.connectedOnce;
     this.connectedOnce = true;

@@ -1,0 +1,230 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { ServiceUnavailableError } from '../common/errors.js';
+import type { Logger } from '../observability/logger.js';
+import { runWithCorrelationId } from '../observability/correlation.js';
+import { JobStatus } from './job.entity.js';
+
+export const JOBS_CHANNEL = 'parley_jobs';
+
+export interface Job<P = Record<string, unknown>> {
+  id: string;
+  kind: string;
+  key: string;
+  payload: P;
+  attempts: number;
+  maxAttempts: number;
+}
+
+export interface JobContext {
+  /** Aborted when the lease is lost or the process stops: stop work, write nothing. */
+  signal: AbortSignal;
+  /**
+   * Completes the job in the transaction `effect` runs in: the effect (written with its own unique key)
+   * and the job's completion commit together, and only while this worker still holds the lease.
+   */
+  complete(effect: (tx: EntityManager) => Promise<void>): Promise<void>;
+}
+
+export type JobHandler = (job: Job, context: JobContext) => Promise<void>;
+
+export interface JobQueueOptions {
+  replicaId: string;
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  databaseUrl: string;
+}
+
+/** Thrown when the lease was lost before completing: another worker owns the job now. */
+class LeaseLostError extends Error {}
+
+/**
+ * A small Postgres job queue: `FOR UPDATE SKIP LOCKED` claims, leases renewed while a job runs, expired
+ * leases claimable again (a killed process's work resumes elsewhere), retries with backoff, and waiting
+ * without failing while a dependency's breaker is open. Why not pg-boss: see docs/ARCHITECTURE.md.
+ */
+export class JobQueue {
+  private readonly handlers = new Map<string, JobHandler>();
+  private readonly running = new Map<string, AbortController>();
+  private listener: pg.Client | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private polling = false;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly options: JobQueueOptions,
+    private readonly log: Logger,
+  ) {}
+
+  register(kind: string, handler: JobHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  /** Enqueues in the caller's transaction; a second job with the same key is ignored. */
+  async enqueue(
+    em: EntityManager,
+    job: { kind: string; key: string; payload: Record<string, unknown>; maxAttempts?: number },
+  ): Promise<void> {
+    await em.execute(
+      `insert into jobs (id, kind, key, payload, status, attempts, max_attempts, run_after, created_at, updated_at)
+       values (gen_random_uuid(), ?, ?, ?::jsonb, 'QUEUED', 0, ?, now(), now(), now())
+       on conflict (key) do nothing`,
+      [job.kind, job.key, JSON.stringify(job.payload), job.maxAttempts ?? 5],
+    );
+    await em.execute(`select pg_notify('${JOBS_CHANNEL}', ?)`, [job.kind]);
+  }
+
+  async start(): Promise<void> {
+    // A doorbell for new jobs (and a poll for leases running out and retries coming due).
+    this.listener = new pg.Client({ connectionString: this.options.databaseUrl });
+    this.listener.on('notification', () => this.poll());
+    this.listener.on('error', (err) => this.log.warn({ err }, 'job listener connection lost; polling only'));
+    await this.listener.connect();
+    await this.listener.query(`listen ${JOBS_CHANNEL}`);
+    this.timer = setInterval(() => this.poll(), this.options.pollMs);
+    this.timer.unref();
+    this.poll();
+  }
+
+  /** Aborts running jobs (their leases will run out for someone else) and stops claiming. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const controller of this.running.values()) controller.abort(new Error('shutting down'));
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  /** Aborts a running job here, e.g. a reply whose generation was stopped. */
+  abort(jobId: string, reason: string): boolean {
+    const controller = this.running.get(jobId);
+    controller?.abort(new Error(reason));
+    return Boolean(controller);
+  }
+
+  private poll(): void {
+    if (this.stopped || this.polling) return;
+    this.polling = true;
+    void (async () => {
+      try {
+        while (!this.stopped && this.running.size < this.options.concurrency) {
+          const job = await this.claim();
+          if (!job) break;
+          void this.run(job);
+        }
+      } catch (err) {
+        this.log.warn({ err }, 'claiming jobs failed');
+      } finally {
+        this.polling = false;
+      }
+    })();
+  }
+
+  private async claim(): Promise<Job | undefined> {
+    const rows: (Job & { max_attempts: number })[] = await this.orm.em.getConnection().execute(
+      `update jobs set status = 'RUNNING', lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?),
+              attempts = attempts + 1, updated_at = now()
+        where id = (
+          select id from jobs
+           where kind = any(?::text[]) and (
+             (status = 'QUEUED' and run_after <= now()) or (status = 'RUNNING' and lease_expires_at < now()))
+           order by run_after limit 1 for update skip locked)
+        returning id, kind, key, payload, attempts, max_attempts`,
+      // knex would spread a JS array into a list: pass a Postgres array literal instead.
+      [this.options.replicaId, this.options.leaseMs / 1000, `{${[...this.handlers.keys()].join(',')}}`],
+    );
+    const row = rows[0];
+    return row ? { ...row, maxAttempts: row.max_attempts } : undefined;
+  }
+
+  private async run(job: Job): Promise<void> {
+    const controller = new AbortController();
+    this.running.set(job.id, controller);
+    const renew = setInterval(() => {
+      this.extendLease(job.id).then(
+        (held) => held || controller.abort(new LeaseLostError('lease lost')),
+        (err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not renew lease'),
+      );
+    }, this.options.leaseMs / 3);
+    const log = this.log.child({ jobId: job.id, kind: job.kind, attempt: job.attempts });
+    try {
+      await runWithCorrelationId(`job:${job.id}`, () =>
+        this.handlers.get(job.kind)!(job, {
+          signal: controller.signal,
+          complete: (effect) => this.complete(job.id, effect),
+        }),
+      );
+    } catch (error) {
+      if (controller.signal.aborted && !(error instanceof ServiceUnavailableError)) {
+        log.info({ reason: String(controller.signal.reason) }, 'job stopped');
+      } else {
+        await this.fail(job, error, log);
+      }
+    } finally {
+      clearInterval(renew);
+      this.running.delete(job.id);
+      this.poll();
+    }
+  }
+
+  private async extendLease(id: string): Promise<boolean> {
+    const rows: unknown[] = await this.orm.em.getConnection().execute(
+      `update jobs set lease_expires_at = now() + make_interval(secs => ?)
+        where id = ? and status = 'RUNNING' and lease_owner = ? returning id`,
+      [this.options.leaseMs / 1000, id, this.options.replicaId],
+    );
+    return rows.length > 0;
+  }
+
+  private async complete(id: string, effect: (tx: EntityManager) => Promise<void>): Promise<void> {
+    await this.orm.em.fork().transactional(async (tx) => {
+      // Fencing: only the lease holder completes; a worker that lost its lease writes nothing.
+      const held: unknown[] = await tx.execute(
+        `update jobs set status = 'SUCCEEDED', lease_owner = null, lease_expires_at = null, updated_at = now()
+          where id = ? and status = 'RUNNING' and lease_owner = ? returning id`,
+        [id, this.options.replicaId],
+      );
+      if (held.length === 0) throw new LeaseLostError(`job ${id} is no longer ours`);
+      await effect(tx);
+    });
+  }
+
+  /**
+   * A dependency's open breaker is not the job's fault: it goes back to the queue (the attempt not
+   * counted) until the breaker lets calls through again. Other failures retry with backoff, then fail.
+   */
+  private async fail(job: Job, error: unknown, log: Logger): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    const connection = this.orm.em.getConnection();
+    if (error instanceof ServiceUnavailableError) {
+      const wait = Number(error.details.retryAfter ?? 1);
+      log.info({ waitSeconds: wait, reason: message }, 'job waits for a dependency');
+      await connection.execute(
+        `update jobs set status = 'QUEUED', attempts = attempts - 1, run_after = now() + make_interval(secs => ?),
+                lease_owner = null, lease_expires_at = null, last_error = ?, updated_at = now()
+          where id = ? and lease_owner = ?`,
+        [wait, message, job.id, this.options.replicaId],
+      );
+      return;
+    }
+    const final = job.attempts >= job.maxAttempts;
+    log[final ? 'error' : 'warn']({ err: error }, final ? 'job failed' : 'job failed; will retry');
+    await connection.execute(
+      `update jobs set status = ?, run_after = now() + make_interval(secs => ?), lease_owner = null,
+              lease_expires_at = null, last_error = ?, updated_at = now()
+        where id = ? and lease_owner = ?`,
+      [
+        final ? JobStatus.FAILED : JobStatus.QUEUED,
+        Math.min(60, 2 ** job.attempts),
+        message,
+        job.id,
+        this.options.replicaId,
+      ],
+    );
+    if (final) await this.onFinalFailure?.(job, message);
+  }
+
+  /** Called once when a job has used all its attempts (e.g. to store a failed reply). */
+  onFinalFailure?: (job: Job, message: string) => Promise<void>;
+}
