@@ -5,8 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentsDocument, LoginDocument } from '../src/sdk/generated/graphql.js';
+import {
+  AgentsDocument,
+  CreateAgentDocument,
+  LoginDocument,
+  SendMessageDocument,
+  StartConversationDocument,
+} from '../src/sdk/generated/graphql.js';
 import { execute } from './support/client.js';
+import { createTestDatabase, dropTestDatabase, query } from './support/database.js';
+import { startFakeOllama } from './support/fake-ollama.js';
 import { freePort } from './support/ports.js';
 
 /**
@@ -108,6 +116,96 @@ describe('npm start with no DATABASE_URL', () => {
       expect(again.data?.login.user.email).toBe(credentials.email);
     } finally {
       expect(await stop(second.child)).toBe(0);
+    }
+  }, 120_000);
+});
+
+describe('a process killed while a reply streams', () => {
+  it('kill -9, restart: the reply resumes within 10 s and is stored exactly once', async () => {
+    const fake = await startFakeOllama({ tokenDelayMs: 100, replyTokens: 40 });
+    const databaseUrl = await createTestDatabase();
+    const admin = { email: 'crash-admin@example.test', password: 'a long enough password' };
+    const env = {
+      PARLEY_DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
+      OLLAMA_HOST: fake.url,
+      ADMIN_EMAIL: admin.email,
+      ADMIN_PASSWORD: admin.password,
+      JOB_LEASE_MS: '3000',
+      JOB_POLL_MS: '200',
+    };
+    try {
+      const first = await startBuiltServer({ ...env, PORT: String(await freePort()) });
+      const token = (await execute(first.url, LoginDocument, admin)).data!.login.accessToken;
+      const agent = await execute(
+        first.url,
+        CreateAgentDocument,
+        { input: { name: 'crashy', model: 'llama3.2:3b' } },
+        { token },
+      );
+      const conversation = await execute(
+        first.url,
+        StartConversationDocument,
+        { agentId: agent.data!.createAgent.id, title: 'crash' },
+        { token },
+      );
+      const sent = await execute(
+        first.url,
+        SendMessageDocument,
+        { conversationId: conversation.data!.startConversation.id, content: 'Tell me a long story' },
+        { token },
+      );
+      const messageId = sent.data!.sendMessage.id;
+
+      // Wait until the reply is streaming, then kill the only process without warning.
+      const deadline = Date.now() + 10_000;
+      while (!fake.requests.some((request) => request.path === '/api/chat')) {
+        if (Date.now() > deadline) throw new Error('the reply never started');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      first.child.kill('SIGKILL');
+      await new Promise((resolve) => first.child.once('exit', resolve));
+      const chatsBefore = fake.requests.filter((request) => request.path === '/api/chat').length;
+
+      const second = await startBuiltServer({ ...env, PORT: String(await freePort()) });
+      const restartedAt = Date.now();
+      try {
+        let resumedAfterMs: number | undefined;
+        const replies = () =>
+          query<{ status: string; content: string }>(
+            databaseUrl,
+            `select status, content from messages where reply_to = $1 and role = 'ASSISTANT'`,
+            [messageId],
+          );
+        for (;;) {
+          if (
+            resumedAfterMs === undefined &&
+            fake.requests.filter((request) => request.path === '/api/chat').length > chatsBefore
+          ) {
+            resumedAfterMs = Date.now() - restartedAt;
+          }
+          if ((await replies()).length > 0) break;
+          if (Date.now() - restartedAt > 30_000) throw new Error('the reply was never stored');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect(resumedAfterMs).toBeDefined();
+        expect(resumedAfterMs!).toBeLessThan(10_000);
+        await new Promise((resolve) => setTimeout(resolve, 1_000)); // nothing else may arrive
+        const stored = await replies();
+        expect(stored).toHaveLength(1);
+        expect(stored[0]!.status).toBe('COMPLETE');
+        expect(stored[0]!.content.length).toBeGreaterThan(0);
+        const [job] = await query<{ status: string }>(databaseUrl, `select status from jobs where key = $1`, [
+          `reply:${messageId}:1`,
+        ]);
+        expect(job!.status).toBe('SUCCEEDED');
+      } finally {
+        expect(await stop(second.child)).toBe(0);
+      }
+    } finally {
+      await fake.close();
+      await dropTestDatabase(databaseUrl);
     }
   }, 120_000);
 });
