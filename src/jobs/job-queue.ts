@@ -159,7 +159,11 @@ export class JobQueue {
       if (controller.signal.aborted && !(error instanceof ServiceUnavailableError)) {
         log.info({ reason: String(controller.signal.reason) }, 'job stopped');
       } else {
-        await this.fail(job, error, log);
+        // Recording the failure needs the database; if it is away, the lease runs out and the job is
+        // claimed again later. Never let this reject: nothing awaits it.
+        await this.fail(job, error, log).catch((err: unknown) =>
+          log.error({ err }, 'could not record the job failure; its lease will expire'),
+        );
       }
     } finally {
       clearInterval(renew);

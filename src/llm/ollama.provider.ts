@@ -1,6 +1,6 @@
 import { Ollama, type ChatRequest, type ChatResponse, type ModelResponse } from 'ollama';
 import { ServiceUnavailableError, ValidationError } from '../common/errors.js';
-import type { GuardedCircuit } from '../resilience/circuit.js';
+import { isTransient, type GuardedCircuit } from '../resilience/circuit.js';
 
 export interface ChatResult {
   content: string;
@@ -43,15 +43,27 @@ export class OllamaProvider {
 
   /** Streams a chat reply; retried attempts start the reply over (see `onRestart`). */
   async chat(request: Omit<ChatRequest, 'stream'>, options: ChatOptions = {}): Promise<ChatResult> {
+    // mollitia's timeout does not cancel a timed-out attempt: the newest attempt closes older streams,
+    // and only its own tokens reach the caller.
+    let current = 0;
+    let previous: { abort(): void } | undefined;
     return this.guard(async (attempt) => {
+      current = attempt;
+      previous?.abort();
       if (attempt > 1) options.onRestart?.();
       const stream = await this.client.chat({ ...request, stream: true });
+      previous = stream;
+      if (current !== attempt) {
+        stream.abort();
+        throw new Error('superseded by a newer attempt');
+      }
       const abort = () => stream.abort();
       options.signal?.addEventListener('abort', abort, { once: true });
       try {
         let content = '';
         let last: ChatResponse | undefined;
         for await (const chunk of stream) {
+          if (current !== attempt) throw new Error('superseded by a newer attempt');
           const delta = chunk.message?.content ?? '';
           if (delta) {
             content += delta;
@@ -90,6 +102,9 @@ export class OllamaProvider {
         throw ValidationError.field('model', message);
       }
       if (error instanceof ServiceUnavailableError || (error as Error).name === 'AbortError') throw error;
+      // Only what may pass by itself is "unavailable" (jobs wait on it); Ollama refusing the request is not.
+      if (!isTransient(error))
+        throw new Error(`Ollama at ${this.host} refused the request: ${message}`, { cause: error });
       throw new ServiceUnavailableError(`Ollama at ${this.host} failed: ${message}`, {
         circuit: this.circuit.name,
       });

@@ -1,4 +1,9 @@
-import { LockMode, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
+import {
+  ForeignKeyConstraintViolationException,
+  LockMode,
+  UniqueConstraintViolationException,
+  type FilterQuery,
+} from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../common/errors.js';
 import { assertUuid } from '../../common/ids.js';
@@ -124,6 +129,19 @@ export class AgentsService {
   }
 
   async delete(em: EntityManager, actor: AuthUser, id: string): Promise<string> {
+    try {
+      return await this.deleteNow(em, actor, id);
+    } catch (error) {
+      if (error instanceof ForeignKeyConstraintViolationException) {
+        throw new ConflictError('This agent has conversations: set its status to DISABLED instead', {
+          field: 'id',
+        });
+      }
+      throw error;
+    }
+  }
+
+  private async deleteNow(em: EntityManager, actor: AuthUser, id: string): Promise<string> {
     return em.transactional(async (tx) => {
       const agent = await this.getForWrite(tx, actor, id);
       tx.remove(agent);
