@@ -136,6 +136,26 @@ function call<TData extends Record<string, unknown>, TVariables>(
 
 const unique = (label: string) => `matrix-${label}-${randomUUID().slice(0, 8)}`.toLowerCase();
 
+/** Subscribes as the caller and reports the first event (or the refusal), and whether it stayed open. */
+async function firstEvent<TData extends Record<string, unknown>, TVariables extends Record<string, unknown>>(
+  caller: Caller,
+  document: TypedDocumentNode<TData, TVariables>,
+  variables: TVariables,
+): Promise<Attempt> {
+  const ws = connectWs(server.wsUrl, tokenOf(caller));
+  try {
+    const events = subscribe(ws, document, variables);
+    let live = true;
+    void events.ended.then(() => (live = false));
+    await Promise.race([events.ended, events.waitFor(1, 5_000).catch(() => undefined)]);
+    events.unsubscribe();
+    const errors = events.errors.flat();
+    return { response: { data: events.received[0] ?? null, ...(errors.length > 0 ? { errors } : {}) }, live };
+  } finally {
+    await ws.dispose();
+  }
+}
+
 /** An agent owned by the caller (the ADMIN for anonymous): ownership never explains a refusal. */
 async function agentOwnedBy(caller: Caller): Promise<string> {
   const owner = actors[caller === ANONYMOUS ? Role.ADMIN : caller];
@@ -391,21 +411,7 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
           conversationId,
           'hi',
         );
-        const ws = connectWs(server.wsUrl, tokenOf(caller));
-        try {
-          const events = subscribe(ws, ConversationEventsDocument, { conversationId, afterSeq: 0 });
-          let live = true;
-          void events.ended.then(() => (live = false));
-          await Promise.race([events.ended, events.waitFor(1, 5_000).catch(() => undefined)]);
-          events.unsubscribe();
-          const errors = events.errors.flat();
-          return {
-            response: { data: events.received[0] ?? null, ...(errors.length > 0 ? { errors } : {}) },
-            live,
-          };
-        } finally {
-          await ws.dispose();
-        }
+        return firstEvent(caller, ConversationEventsDocument, { conversationId, afterSeq: 0 });
       },
     },
     circuitBreakerChanged: {
@@ -418,21 +424,7 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
           { id: admin.session.user.id, email: admin.email, role: admin.role },
           name,
         );
-        const ws = connectWs(server.wsUrl, tokenOf(caller));
-        try {
-          const events = subscribe(ws, CircuitBreakerChangedDocument, { afterSeq: 0 });
-          let live = true;
-          void events.ended.then(() => (live = false));
-          await Promise.race([events.ended, events.waitFor(1, 5_000).catch(() => undefined)]);
-          events.unsubscribe();
-          const errors = events.errors.flat();
-          return {
-            response: { data: events.received[0] ?? null, ...(errors.length > 0 ? { errors } : {}) },
-            live,
-          };
-        } finally {
-          await ws.dispose();
-        }
+        return firstEvent(caller, CircuitBreakerChangedDocument, { afterSeq: 0 });
       },
     },
     agentEvents: {
@@ -440,21 +432,7 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
         // Replaying from seq 0, filtered to a fresh agent, delivers its CREATED event at once to anyone
         // allowed: no waiting for the subscription to register before something happens.
         const agentId = await agentOwnedBy(caller);
-        const ws = connectWs(server.wsUrl, tokenOf(caller));
-        try {
-          const events = subscribe(ws, AgentEventsDocument, { agentId, afterSeq: 0 });
-          let live = true;
-          void events.ended.then(() => (live = false));
-          await Promise.race([events.ended, events.waitFor(1, 5_000).catch(() => undefined)]);
-          events.unsubscribe();
-          const errors = events.errors.flat();
-          return {
-            response: { data: events.received[0] ?? null, ...(errors.length > 0 ? { errors } : {}) },
-            live,
-          };
-        } finally {
-          await ws.dispose();
-        }
+        return firstEvent(caller, AgentEventsDocument, { agentId, afterSeq: 0 });
       },
     },
   },
