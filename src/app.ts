@@ -84,7 +84,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     reader: realtime.reader,
     log: log.child({ component: 'replies' }),
   });
-  await services.jobs.start();
+  services.jobs.start(realtime.listener);
   const schema = await buildServedSchema();
   const deps: ContextFactoryDeps = { orm, services, realtime: realtime.hub, log };
   const formatError = createErrorFormatter({ development: config.env === 'development', log });

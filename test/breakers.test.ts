@@ -165,6 +165,9 @@ describe('Ollama behind a circuit breaker', () => {
     );
     expect(reset.data?.resetCircuitBreaker).toBe(true);
     await until(() => expect(a.app.services.ollama.circuit.snapshot().state).toBe('CLOSED'), 3_000);
+    // The open period's timer is cancelled too: a reset breaker does not half-open by itself later.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(a.app.services.ollama.circuit.snapshot().state).toBe('CLOSED');
     expect((await modelsOn(a)).errors).toBeUndefined();
     const audit = await query<{ outcome: string }>(
       a.databaseUrl,

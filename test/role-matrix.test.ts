@@ -194,6 +194,16 @@ async function rowCount(sql: string, params: unknown[]): Promise<number> {
   return Number(rows[0]!.count);
 }
 
+/** A new sign-in's refresh token for the caller's account (a bystander's for anonymous). */
+async function freshRefreshToken(caller: Caller): Promise<string> {
+  const account = await accountFor(caller);
+  const login = await execute(server.url, LoginDocument, {
+    email: account.email,
+    password: account.password,
+  });
+  return login.data!.login.refreshToken;
+}
+
 const refreshTokenRow = (token: string) =>
   query<{ used_at: Date | null; revoked_at: Date | null }>(
     server.databaseUrl,
@@ -253,10 +263,7 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
     refreshToken: {
       writes: ['refresh token spent'],
       attempt: async (caller) => {
-        const account = await accountFor(caller);
-        const { refreshToken } = (
-          await execute(server.url, LoginDocument, { email: account.email, password: account.password })
-        ).data!.login;
+        const refreshToken = await freshRefreshToken(caller);
         const response = await call(caller, RefreshTokenDocument, { token: refreshToken });
         const row = await refreshTokenRow(refreshToken);
         return { response, writes: row.used_at ? ['refresh token spent'] : [] };
@@ -265,10 +272,7 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
     logout: {
       writes: ['sign-in ended'],
       attempt: async (caller) => {
-        const account = await accountFor(caller);
-        const { refreshToken } = (
-          await execute(server.url, LoginDocument, { email: account.email, password: account.password })
-        ).data!.login;
+        const refreshToken = await freshRefreshToken(caller);
         const response = await call(caller, LogoutDocument, { token: refreshToken });
         const row = await refreshTokenRow(refreshToken);
         return { response, writes: row.revoked_at ? ['sign-in ended'] : [] };

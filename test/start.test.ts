@@ -15,7 +15,7 @@ import {
 import { execute } from './support/client.js';
 import { createTestDatabase, dropTestDatabase, query } from './support/database.js';
 import { startFakeOllama } from './support/fake-ollama.js';
-import { freePort } from './support/ports.js';
+import { freePort } from '../src/testing/ports.js';
 
 /**
  * `npm start` on a machine with no database: the built server starts an embedded PostgreSQL, migrates,

@@ -1,6 +1,5 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp, type ParleyApp } from '../../src/app.js';
@@ -9,17 +8,7 @@ import { generateJwtKeyPair } from '../../src/config/local-secrets.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres.js';
 import { Role } from '../../src/modules/users/role.js';
 import { createLogger } from '../../src/observability/logger.js';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../src/testing/ports.js';
 
 export interface BenchServer {
   app: ParleyApp;

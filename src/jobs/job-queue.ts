@@ -1,11 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import pg from 'pg';
 import { ServiceUnavailableError } from '../common/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { runWithCorrelationId } from '../observability/correlation.js';
+import { JOBS_CHANNEL } from '../realtime/event-log.js';
+import type { EventListener } from '../realtime/listener.js';
 import { JobStatus } from './job.entity.js';
-
-export const JOBS_CHANNEL = 'parley_jobs';
 
 export interface Job<P = Record<string, unknown>> {
   id: string;
@@ -14,6 +14,8 @@ export interface Job<P = Record<string, unknown>> {
   payload: P;
   attempts: number;
   maxAttempts: number;
+  /** This claim's fencing token (`replica:uuid`): a later claim of the same job gets another one. */
+  leaseToken: string;
 }
 
 export interface JobContext {
@@ -33,7 +35,6 @@ export interface JobQueueOptions {
   concurrency: number;
   leaseMs: number;
   pollMs: number;
-  databaseUrl: string;
 }
 
 /** Thrown when the lease was lost before completing: another worker owns the job now. */
@@ -47,7 +48,8 @@ class LeaseLostError extends Error {}
 export class JobQueue {
   private readonly handlers = new Map<string, JobHandler>();
   private readonly running = new Map<string, AbortController>();
-  private listener: pg.Client | undefined;
+  private readonly wake = () => this.poll();
+  private listener: EventListener | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private polling = false;
@@ -76,24 +78,26 @@ export class JobQueue {
     await em.execute(`select pg_notify('${JOBS_CHANNEL}', ?)`, [job.kind]);
   }
 
-  async start(): Promise<void> {
-    // A doorbell for new jobs (and a poll for leases running out and retries coming due).
-    this.listener = new pg.Client({ connectionString: this.options.databaseUrl });
-    this.listener.on('notification', () => this.poll());
-    this.listener.on('error', (err) => this.log.warn({ err }, 'job listener connection lost; polling only'));
-    await this.listener.connect();
-    await this.listener.query(`listen ${JOBS_CHANNEL}`);
+  /**
+   * The doorbell is the process's one LISTEN connection (which reconnects by itself); the poll covers
+   * leases running out, retries coming due, and anything rung while it was reconnecting.
+   */
+  start(listener: EventListener): void {
+    this.listener = listener;
+    listener.on('job', this.wake);
+    listener.on('listening', this.wake);
     this.timer = setInterval(() => this.poll(), this.options.pollMs);
     this.timer.unref();
     this.poll();
   }
 
   /** Aborts running jobs (their leases will run out for someone else) and stops claiming. */
-  async stop(): Promise<void> {
+  stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
     for (const controller of this.running.values()) controller.abort(new Error('shutting down'));
-    await this.listener?.end().catch(() => undefined);
+    this.listener?.off('job', this.wake);
+    this.listener?.off('listening', this.wake);
   }
 
   /** Aborts a running job here, e.g. a reply whose generation was stopped. */
@@ -122,27 +126,30 @@ export class JobQueue {
   }
 
   private async claim(): Promise<Job | undefined> {
-    const rows: (Job & { max_attempts: number })[] = await this.orm.em.getConnection().execute(
-      `update jobs set status = 'RUNNING', lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?),
-              attempts = attempts + 1, updated_at = now()
-        where id = (
-          select id from jobs
-           where kind = any(?::text[]) and (
-             (status = 'QUEUED' and run_after <= now()) or (status = 'RUNNING' and lease_expires_at < now()))
-           order by run_after limit 1 for update skip locked)
-        returning id, kind, key, payload, attempts, max_attempts`,
-      // knex would spread a JS array into a list: pass a Postgres array literal instead.
-      [this.options.replicaId, this.options.leaseMs / 1000, `{${[...this.handlers.keys()].join(',')}}`],
-    );
+    const leaseToken = `${this.options.replicaId}:${randomUUID()}`;
+    const rows: (Omit<Job, 'maxAttempts' | 'leaseToken'> & { max_attempts: number })[] = await this.orm.em
+      .getConnection()
+      .execute(
+        `update jobs set status = 'RUNNING', lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?),
+                attempts = attempts + 1, updated_at = now()
+          where id = (
+            select id from jobs
+             where kind = any(?::text[]) and (
+               (status = 'QUEUED' and run_after <= now()) or (status = 'RUNNING' and lease_expires_at < now()))
+             order by run_after limit 1 for update skip locked)
+          returning id, kind, key, payload, attempts, max_attempts`,
+        // knex would spread a JS array into a list: pass a Postgres array literal instead.
+        [leaseToken, this.options.leaseMs / 1000, `{${[...this.handlers.keys()].join(',')}}`],
+      );
     const row = rows[0];
-    return row ? { ...row, maxAttempts: row.max_attempts } : undefined;
+    return row ? { ...row, maxAttempts: row.max_attempts, leaseToken } : undefined;
   }
 
   private async run(job: Job): Promise<void> {
     const controller = new AbortController();
     this.running.set(job.id, controller);
     const renew = setInterval(() => {
-      this.extendLease(job.id).then(
+      this.extendLease(job).then(
         (held) => held || controller.abort(new LeaseLostError('lease lost')),
         (err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not renew lease'),
       );
@@ -152,7 +159,7 @@ export class JobQueue {
       await runWithCorrelationId(`job:${job.id}`, () =>
         this.handlers.get(job.kind)!(job, {
           signal: controller.signal,
-          complete: (effect) => this.complete(job.id, effect),
+          complete: (effect) => this.complete(job, effect),
         }),
       );
     } catch (error) {
@@ -172,24 +179,24 @@ export class JobQueue {
     }
   }
 
-  private async extendLease(id: string): Promise<boolean> {
+  private async extendLease(job: Job): Promise<boolean> {
     const rows: unknown[] = await this.orm.em.getConnection().execute(
       `update jobs set lease_expires_at = now() + make_interval(secs => ?)
         where id = ? and status = 'RUNNING' and lease_owner = ? returning id`,
-      [this.options.leaseMs / 1000, id, this.options.replicaId],
+      [this.options.leaseMs / 1000, job.id, job.leaseToken],
     );
     return rows.length > 0;
   }
 
-  private async complete(id: string, effect: (tx: EntityManager) => Promise<void>): Promise<void> {
+  private async complete(job: Job, effect: (tx: EntityManager) => Promise<void>): Promise<void> {
     await this.orm.em.fork().transactional(async (tx) => {
-      // Fencing: only the lease holder completes; a worker that lost its lease writes nothing.
+      // Fencing: only this claim completes; a worker whose lease ran out (and was re-claimed) writes nothing.
       const held: unknown[] = await tx.execute(
         `update jobs set status = 'SUCCEEDED', lease_owner = null, lease_expires_at = null, updated_at = now()
           where id = ? and status = 'RUNNING' and lease_owner = ? returning id`,
-        [id, this.options.replicaId],
+        [job.id, job.leaseToken],
       );
-      if (held.length === 0) throw new LeaseLostError(`job ${id} is no longer ours`);
+      if (held.length === 0) throw new LeaseLostError(`job ${job.id} is no longer ours`);
       await effect(tx);
     });
   }
@@ -208,7 +215,7 @@ export class JobQueue {
         `update jobs set status = 'QUEUED', attempts = attempts - 1, run_after = now() + make_interval(secs => ?),
                 lease_owner = null, lease_expires_at = null, last_error = ?, updated_at = now()
           where id = ? and lease_owner = ?`,
-        [wait, message, job.id, this.options.replicaId],
+        [wait, message, job.id, job.leaseToken],
       );
       return;
     }
@@ -223,7 +230,7 @@ export class JobQueue {
         Math.min(60, 2 ** job.attempts),
         message,
         job.id,
-        this.options.replicaId,
+        job.leaseToken,
       ],
     );
     if (final) await this.onFinalFailure?.(job, message);

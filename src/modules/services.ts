@@ -37,7 +37,7 @@ export async function createServices(orm: MikroORM, config: Config, log: Logger)
   );
   const jobs = new JobQueue(
     orm,
-    { replicaId: config.replicaId, databaseUrl: config.databaseUrl!, ...config.jobs },
+    { replicaId: config.replicaId, ...config.jobs },
     log.child({ component: 'jobs' }),
   );
   return {

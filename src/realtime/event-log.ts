@@ -2,6 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { currentCorrelationId } from '../observability/correlation.js';
 
 export const EVENTS_CHANNEL = 'parley_events';
+/** New durable jobs: the payload is the job kind (see jobs/job-queue.ts). */
+export const JOBS_CHANNEL = 'parley_jobs';
 /** Ephemeral events (token deltas): the body rides in the NOTIFY, is never stored and never replayed. */
 export const EPHEMERAL_CHANNEL = 'parley_ephemeral';
 /** NOTIFY payloads stop at 8000 bytes; deltas are coalesced well below that. */

@@ -1,19 +1,21 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from '../observability/logger.js';
-import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL } from './event-log.js';
+import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, JOBS_CHANNEL } from './event-log.js';
 
 export type ListenerState = 'connecting' | 'listening' | 'reconnecting' | 'stopped';
 
 export interface ListenerEvents {
   notification: [stream: string, seq: number];
   ephemeral: [event: { stream: string; type: string; entityId?: string; payload: Record<string, unknown> }];
+  /** A job was enqueued somewhere (payload: its kind). */
+  job: [kind: string];
   /** After a (re)connect: anything committed while we were away must be read from the table. */
   listening: [reconnected: boolean];
 }
 
 /**
- * The process's one dedicated LISTEN connection (outside the ORM pool: a pooled connection would be
+ * The process's one dedicated LISTEN connection (events, ephemeral events and the jobs doorbell) (outside the ORM pool: a pooled connection would be
  * handed to other queries and its LISTEN lost). It reconnects with capped exponential backoff and
  * jitter, and says when it is listening again so the hub can catch up from the table.
  */
@@ -43,6 +45,10 @@ export class EventListener extends EventEmitter<ListenerEvents> {
     const client = new pg.Client({ connectionString: this.connectionString, keepAlive: true });
     this.client = client;
     client.on('notification', (message) => {
+      if (message.channel === JOBS_CHANNEL) {
+        this.emit('job', message.payload ?? '');
+        return;
+      }
       if (message.channel === EPHEMERAL_CHANNEL && message.payload) {
         try {
           this.emit('ephemeral', JSON.parse(message.payload));
@@ -60,7 +66,7 @@ export class EventListener extends EventEmitter<ListenerEvents> {
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
     await client.connect();
-    await client.query(`listen ${EVENTS_CHANNEL}; listen ${EPHEMERAL_CHANNEL}`);
+    await client.query(`listen ${EVENTS_CHANNEL}; listen ${EPHEMERAL_CHANNEL}; listen ${JOBS_CHANNEL}`);
     if (this.client !== client) return; // stopped meanwhile
     const reconnected = this.connectedOnce;
     this.connectedOnce = true;

@@ -172,8 +172,12 @@ export class GuardedCircuit extends EventEmitter<{ transition: [Transition] }> {
 
   /** Admin reset: closed, with an empty window. */
   async reset(): Promise<void> {
+    // mollitia's close() leaves the open state's timer running, which would half-open a closed breaker.
+    const internals = this.breaker as unknown as { openTimeout: NodeJS.Timeout | 0; requests: unknown[] };
+    if (internals.openTimeout) clearTimeout(internals.openTimeout);
+    internals.openTimeout = 0;
     await this.breaker.close();
-    (this.breaker as unknown as { requests: unknown[] }).requests = [];
+    internals.requests = [];
   }
 
   dispose(): void {

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres.js';
 import { initOrm, migrate } from '../../src/db/orm.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { freePort } from './ports.js';
+import { freePort } from '../../src/testing/ports.js';
 
 /**
  * One PostgreSQL server for the run: TEST_DATABASE_URL's, or an embedded one in a temporary folder.

@@ -18,6 +18,8 @@ export interface ReplyJobPayload {
   conversationId: string;
   userMessageId: string;
   version: number;
+  /** The conversation stream's seq when the job was queued: a stop requested since then still counts. */
+  afterSeq?: number;
 }
 
 const CONVERSATION_CURSOR = 'updatedAt';
@@ -114,8 +116,8 @@ export class ConversationsService {
         content,
       });
       conversation.updatedAt = new Date();
-      await recordMessageEvent(tx, ConversationEventType.MESSAGE_ADDED, message);
-      const payload: ReplyJobPayload = { conversationId, userMessageId: message.id, version: 1 };
+      const afterSeq = await recordMessageEvent(tx, ConversationEventType.MESSAGE_ADDED, message);
+      const payload: ReplyJobPayload = { conversationId, userMessageId: message.id, version: 1, afterSeq };
       await this.jobs.enqueue(tx, { kind: REPLY_JOB, key: `reply:${message.id}:1`, payload: { ...payload } });
       this.audit.record(tx, {
         actor,

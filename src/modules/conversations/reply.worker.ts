@@ -84,15 +84,26 @@ async function reply(
   // A stop request anywhere reaches us through the conversation's stream.
   const stop = new AbortController();
   context.signal.addEventListener('abort', () => stop.abort(context.signal.reason), { once: true });
-  const stops = await deps.hub.subscribe(stream, {
-    filter: (event) => event.type === ConversationEventType.STOP_REQUESTED,
-  });
+  // Replayed from when the job was queued, so a stop sent before this worker started listening counts.
+  const filter = (event: { type: string }) => event.type === ConversationEventType.STOP_REQUESTED;
+  const stops = await deps.hub
+    .subscribe(stream, { afterSeq: job.payload.afterSeq, filter })
+    .catch(() => deps.hub.subscribe(stream, { filter })); // that history was pruned: listen from now
+
   void (async () => {
     for await (const _event of stops) stop.abort(new Error('stopped by the user'));
   })();
 
   let pending = '';
   let text = '';
+  if (job.attempts > 1) {
+    // Taken over after a crash or a failure: whatever deltas subscribers saw start over.
+    await publishEphemeral(deps.reader, {
+      stream,
+      type: ConversationEventType.REPLY_RESTARTED,
+      payload: { replyTo: userMessageId },
+    }).catch((err: unknown) => deps.log.warn({ err }, 'could not publish a reply restart'));
+  }
   const flush = async () => {
     if (!pending) return;
     const delta = pending;
