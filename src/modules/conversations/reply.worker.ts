@@ -96,23 +96,24 @@ async function reply(
 
   let pending = '';
   let text = '';
-  if (job.attempts > 1) {
-    // Taken over after a crash or a failure: whatever deltas subscribers saw start over.
-    await publishEphemeral(deps.reader, {
-      stream,
-      type: ConversationEventType.REPLY_RESTARTED,
-      payload: { replyTo: userMessageId },
-    }).catch((err: unknown) => deps.log.warn({ err }, 'could not publish a reply restart'));
-  }
-  const flush = async () => {
-    if (!pending) return;
+  // Every ephemeral publish of this reply goes through one chain: two NOTIFYs in flight on different
+  // pool connections may commit (and so arrive) in either order, and deltas must arrive in order.
+  let published: Promise<void> = Promise.resolve();
+  const publish = (type: ConversationEventType, payload: Record<string, unknown>) => {
+    published = published
+      .then(() =>
+        publishEphemeral(deps.reader, { stream, type, payload: { replyTo: userMessageId, ...payload } }),
+      )
+      .catch((err: unknown) => deps.log.warn({ err, type }, 'could not publish an ephemeral reply event'));
+    return published;
+  };
+  // Taken over after a crash or a failure: whatever deltas subscribers saw start over.
+  if (job.attempts > 1) void publish(ConversationEventType.REPLY_RESTARTED, {});
+  const flush = () => {
+    if (!pending) return published;
     const delta = pending;
     pending = '';
-    await publishEphemeral(deps.reader, {
-      stream,
-      type: ConversationEventType.REPLY_DELTA,
-      payload: { replyTo: userMessageId, delta },
-    }).catch((err: unknown) => deps.log.warn({ err }, 'could not publish a reply delta'));
+    return publish(ConversationEventType.REPLY_DELTA, { delta });
   };
   const flusher = setInterval(() => void flush(), DELTA_FLUSH_MS);
 
@@ -132,11 +133,7 @@ async function reply(
         onRestart: () => {
           text = '';
           pending = '';
-          void publishEphemeral(deps.reader, {
-            stream,
-            type: ConversationEventType.REPLY_RESTARTED,
-            payload: { replyTo: userMessageId },
-          }).catch(() => undefined);
+          void publish(ConversationEventType.REPLY_RESTARTED, {});
         },
       },
     );
