@@ -4,6 +4,7 @@ import {
   ConversationDocument,
   ConversationEventsDocument,
   CreateAgentDocument,
+  RegenerateReplyDocument,
   SendMessageDocument,
   StartConversationDocument,
   StopGenerationDocument,
@@ -200,6 +201,113 @@ describe('conversations', () => {
     } finally {
       fake.setBehaviour({ tokenDelayMs: 10, replyTokens: 12 });
     }
+  });
+
+  it('regenerateReply streams a second version beside the first, and later prompts see only the newest', async () => {
+    const conversationId = await startConversation('regenerate');
+    const events = watch(conversationId);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const sent = await execute(
+      server.url,
+      SendMessageDocument,
+      { conversationId, content: 'Name a colour' },
+      { token: operator.token },
+    );
+    const first = await until(() => completed(events.received));
+
+    const regenerated = await execute(
+      server.url,
+      RegenerateReplyDocument,
+      { messageId: first.message!.id },
+      { token: operator.token },
+    );
+    expect(regenerated.data?.regenerateReply).toEqual({
+      conversationId,
+      replyTo: sent.data!.sendMessage.id,
+      version: 2,
+    });
+    const again = await execute(
+      server.url,
+      RegenerateReplyDocument,
+      { messageId: sent.data!.sendMessage.id },
+      { token: operator.token },
+    );
+    // The first regeneration may still be running: a second one waits its turn.
+    expect(codes(again)).toEqual(['CONFLICT']);
+
+    const second = await until(() =>
+      events.received
+        .map((event) => event.conversationEvents)
+        .find((event) => event.type === 'REPLY_COMPLETED' && event.message!.version === 2),
+    );
+    expect(second.message).toMatchObject({ replyTo: sent.data!.sendMessage.id, status: 'COMPLETE' });
+    const types = events.received.map((event) => event.conversationEvents);
+    const requested = types.find((event) => event.type === 'REPLY_REQUESTED');
+    expect(requested).toMatchObject({ replyTo: sent.data!.sendMessage.id, version: 2 });
+    const deltas = types.filter((event) => event.type === 'REPLY_DELTA' && event.version === 2);
+    expect(deltas.map((event) => event.delta).join('')).toBe(second.message!.content);
+
+    const stored = await query<{ version: number }>(
+      server.databaseUrl,
+      `select version from messages where reply_to = $1 order by version`,
+      [sent.data!.sendMessage.id],
+    );
+    expect(stored.map((row) => row.version)).toEqual([1, 2]);
+
+    // The next turn's prompt holds one reply to the first message: the newest version.
+    await execute(
+      server.url,
+      SendMessageDocument,
+      { conversationId, content: 'Another one' },
+      { token: operator.token },
+    );
+    await until(() =>
+      events.received.filter((event) => event.conversationEvents.type === 'REPLY_COMPLETED').length === 3
+        ? true
+        : undefined,
+    );
+    const body = fake.requests.filter((request) => request.path === '/api/chat').at(-1)!.body as {
+      messages: { role: string; content: string }[];
+    };
+    expect(body.messages.map((message) => message.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(body.messages[2]!.content).toBe(second.message!.content);
+    events.unsubscribe();
+  });
+
+  it('regenerateReply refuses unknown, malformed and other people’s messages, writing nothing', async () => {
+    const conversationId = await startConversation('regenerate-private');
+    const sent = await execute(
+      server.url,
+      SendMessageDocument,
+      { conversationId, content: 'Mine' },
+      { token: operator.token },
+    );
+    const messageId = sent.data!.sendMessage.id;
+    const theirs = await execute(
+      server.url,
+      RegenerateReplyDocument,
+      { messageId },
+      { token: stranger.token },
+    );
+    expect(codes(theirs)).toEqual(['NOT_FOUND']);
+    const unknown = await execute(
+      server.url,
+      RegenerateReplyDocument,
+      { messageId: '00000000-0000-4000-8000-000000000000' },
+      { token: operator.token },
+    );
+    expect(codes(unknown)).toEqual(['NOT_FOUND']);
+    const malformed = await execute(
+      server.url,
+      RegenerateReplyDocument,
+      { messageId: 'not-a-uuid' },
+      { token: operator.token },
+    );
+    expect(codes(malformed)).toEqual(['BAD_USER_INPUT']);
+    const jobs = await query(server.databaseUrl, `select 1 from jobs where payload->>'userMessageId' = $1`, [
+      messageId,
+    ]);
+    expect(jobs).toHaveLength(1); // the original reply's job only
   });
 
   it('refuses bad input and other people’s conversations, writing nothing', async () => {

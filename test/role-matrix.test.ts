@@ -25,6 +25,7 @@ import {
   ConversationDocument,
   ConversationEventsDocument,
   ConversationsDocument,
+  RegenerateReplyDocument,
   SendMessageDocument,
   StartConversationDocument,
   StopGenerationDocument,
@@ -74,6 +75,7 @@ const minimumAccess = {
     resetCircuitBreaker: Role.ADMIN,
     startConversation: Role.ANALYST,
     sendMessage: Role.ANALYST,
+    regenerateReply: Role.ANALYST,
     stopGeneration: Role.ANALYST,
   },
   Subscription: {
@@ -343,6 +345,24 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
           conversationId,
         ]);
         return { response, writes: stored > 0 ? ['message stored'] : [] };
+      },
+    },
+    regenerateReply: {
+      writes: ['reply queued'],
+      attempt: async (caller) => {
+        // A user message stored without a reply job, so nothing is being generated for it.
+        const conversationId = await conversationOwnedBy(caller);
+        const [message] = await query<{ id: string }>(
+          server.databaseUrl,
+          `insert into messages (id, conversation_id, position, role, content, status, version, prompt_tokens, completion_tokens, created_at)
+           values (gen_random_uuid(), $1, 1, 'USER', 'hello', 'COMPLETE', 1, 0, 0, now()) returning id`,
+          [conversationId],
+        );
+        const response = await call(caller, RegenerateReplyDocument, { messageId: message!.id });
+        const queued = await rowCount(`select count(*) from jobs where payload->>'userMessageId' = $1`, [
+          message!.id,
+        ]);
+        return { response, writes: queued > 0 ? ['reply queued'] : [] };
       },
     },
     stopGeneration: {

@@ -7,6 +7,8 @@ export const conversationStream = (conversationId: string) => `conversation:${co
 
 export enum ConversationEventType {
   MESSAGE_ADDED = 'MESSAGE_ADDED',
+  /** Another version of a reply was asked for (`regenerateReply`); it streams like any reply. */
+  REPLY_REQUESTED = 'REPLY_REQUESTED',
   /** Ephemeral: a piece of the reply being generated (coalesced, never replayed). */
   REPLY_DELTA = 'REPLY_DELTA',
   /** Ephemeral: a transient failure restarted the reply; drop the deltas received so far. */
@@ -43,6 +45,12 @@ export class ConversationEvent {
 
   @Field(() => ID, { nullable: true, description: 'For reply events: the user message being answered.' })
   replyTo!: string | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'For reply events: the version of the reply (1, then 2, 3… when regenerated).',
+  })
+  version!: number | null;
 
   @Field(() => String, { nullable: true, description: 'REPLY_DELTA: the next piece of text.' })
   delta!: string | null;
@@ -95,7 +103,12 @@ const built = new WeakMap<StoredEvent, ConversationEvent>();
 export function toConversationEvent(event: StoredEvent): ConversationEvent {
   let result = built.get(event);
   if (!result) {
-    const payload = event.payload as { message?: MessageSnapshot; replyTo?: string; delta?: string };
+    const payload = event.payload as {
+      message?: MessageSnapshot;
+      replyTo?: string;
+      version?: number;
+      delta?: string;
+    };
     const snapshot = payload.message;
     const message = snapshot
       ? Object.assign(new Message(), {
@@ -112,6 +125,7 @@ export function toConversationEvent(event: StoredEvent): ConversationEvent {
       conversationId: event.stream.slice('conversation:'.length),
       message: message as Message | null,
       replyTo: payload.replyTo ?? snapshot?.replyTo ?? null,
+      version: payload.version ?? (snapshot?.role === MessageRole.ASSISTANT ? snapshot.version : null),
       delta: payload.delta ?? null,
       occurredAt: event.createdAt,
     };

@@ -9,11 +9,17 @@ const analyst = hasRole(Role.ANALYST);
 
 export const conversationsPermissions: PermissionMap = {
   Query: { conversations: viewer, conversation: viewer },
-  Mutation: { startConversation: analyst, sendMessage: analyst, stopGeneration: analyst },
+  Mutation: {
+    startConversation: analyst,
+    sendMessage: analyst,
+    regenerateReply: analyst,
+    stopGeneration: analyst,
+  },
   Subscription: { conversationEvents: viewer },
   Conversation: { '*': viewer },
   Message: { '*': viewer },
   ConversationEvent: { '*': viewer },
+  QueuedReply: { '*': viewer },
   ConversationConnection: { '*': allow },
   ConversationEdge: { '*': allow },
   MessageConnection: { '*': allow },

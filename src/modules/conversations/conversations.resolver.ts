@@ -19,6 +19,7 @@ import { Agent } from '../agents/agent.entity.js';
 import { Conversation, Message } from './conversation.entity.js';
 import { ConversationEvent, conversationStream, toConversationEvent } from './conversations.events.js';
 import { SendMessageArgs, StartConversationArgs } from './dto/conversation.inputs.js';
+import { QueuedReply } from './dto/queued-reply.type.js';
 
 export const ConversationConnection = connectionType(Conversation, 'Conversation');
 export type ConversationConnection = InstanceType<typeof ConversationConnection>;
@@ -68,6 +69,17 @@ export class ConversationsResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<Message> {
     return ctx.services.conversations.send(ctx.em, ctx.user!, conversationId, content);
+  }
+
+  @Mutation(() => QueuedReply, {
+    description:
+      'Generate another version of a reply (`messageId`: the reply, or the message it answers). The earlier versions are kept; the new one streams on `conversationEvents`. ANALYST+.',
+  })
+  regenerateReply(
+    @Arg('messageId', () => ID) messageId: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<QueuedReply> {
+    return ctx.services.conversations.regenerate(ctx.em, ctx.user!, messageId);
   }
 
   @Mutation(() => Boolean, {

@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LockMode } from '@mikro-orm/core';
-import { ConflictError, NotFoundError } from '../../common/errors.js';
 import { assertUuid } from '../../common/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page, type PageArgs } from '../../common/pagination.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
@@ -10,8 +9,10 @@ import type { AuthUser } from '../auth/access-tokens.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { AuditOutcome } from '../audit/audit-event.entity.js';
 import { Role } from '../users/role.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../common/errors.js';
 import { Conversation, Message, MessageRole } from './conversation.entity.js';
 import { ConversationEventType, conversationStream, recordMessageEvent } from './conversations.events.js';
+import type { QueuedReply } from './dto/queued-reply.type.js';
 
 export const REPLY_JOB = 'conversation.reply';
 export interface ReplyJobPayload {
@@ -127,6 +128,57 @@ export class ConversationsService {
         resourceId: conversationId,
       });
       return message;
+    });
+  }
+
+  /**
+   * Queues another version of a reply. `messageId` is the reply to redo or the user message it answers;
+   * earlier versions are kept (the newest one is what later prompts see).
+   */
+  async regenerate(em: EntityManager, actor: AuthUser, messageId: string): Promise<QueuedReply> {
+    const target = await em.findOne(Message, { id: assertUuid(messageId, 'messageId') });
+    if (!target) throw new NotFoundError('Message', messageId);
+    // Someone else's message is NOT_FOUND too.
+    await this.get(em, actor, target.conversation.id).catch(() => {
+      throw new NotFoundError('Message', messageId);
+    });
+    if (target.role === MessageRole.SYSTEM || (target.role === MessageRole.ASSISTANT && !target.replyTo))
+      throw ValidationError.field('messageId', 'only a reply, or the message it answers, can be regenerated');
+    const userMessageId = target.role === MessageRole.USER ? target.id : target.replyTo!;
+    const conversationId = target.conversation.id;
+    return em.transactional(async (tx) => {
+      await tx.findOneOrFail(Conversation, conversationId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      // Versions count queued jobs too: a reply stopped before it started stored nothing but used a number.
+      const [row] = await tx.execute<{ active: number; last: number }[]>(
+        `select count(*) filter (where status in ('QUEUED', 'RUNNING'))::int as active,
+                greatest(coalesce(max((payload->>'version')::int), 0),
+                         (select coalesce(max(version), 0) from messages where reply_to = ?)) as last
+           from jobs where kind = ? and payload->>'userMessageId' = ?`,
+        [userMessageId, REPLY_JOB, userMessageId],
+      );
+      if (row!.active > 0)
+        throw new ConflictError('A reply to this message is still being generated', { field: 'messageId' });
+      const version = Number(row!.last) + 1;
+      const afterSeq = await appendEvent(tx, {
+        stream: conversationStream(conversationId),
+        type: ConversationEventType.REPLY_REQUESTED,
+        entityId: userMessageId,
+        payload: { replyTo: userMessageId, version, requestedBy: actor.id },
+      });
+      const payload: ReplyJobPayload = { conversationId, userMessageId, version, afterSeq };
+      await this.jobs.enqueue(tx, {
+        kind: REPLY_JOB,
+        key: `reply:${userMessageId}:${version}`,
+        payload: { ...payload },
+      });
+      this.audit.record(tx, {
+        actor,
+        action: 'Mutation.regenerateReply',
+        outcome: AuditOutcome.SUCCESS,
+        resourceType: 'Conversation',
+        resourceId: conversationId,
+      });
+      return { conversationId, replyTo: userMessageId, version };
     });
   }
 

@@ -102,7 +102,11 @@ async function reply(
   const publish = (type: ConversationEventType, payload: Record<string, unknown>) => {
     published = published
       .then(() =>
-        publishEphemeral(deps.reader, { stream, type, payload: { replyTo: userMessageId, ...payload } }),
+        publishEphemeral(deps.reader, {
+          stream,
+          type,
+          payload: { replyTo: userMessageId, version: job.payload.version, ...payload },
+        }),
       )
       .catch((err: unknown) => deps.log.warn({ err, type }, 'could not publish an ephemeral reply event'));
     return published;

@@ -77,7 +77,13 @@ export type CompressionAlgorithm = 'BROTLI' | 'DEFLATE' | 'GZIP' | 'ZSTD';
 
 /** What happened in a conversation. REPLY_DELTA and REPLY_RESTARTED are live only (not replayed). */
 export type ConversationEventType =
-  'MESSAGE_ADDED' | 'REPLY_COMPLETED' | 'REPLY_DELTA' | 'REPLY_FAILED' | 'REPLY_RESTARTED' | 'STOP_REQUESTED';
+  | 'MESSAGE_ADDED'
+  | 'REPLY_COMPLETED'
+  | 'REPLY_DELTA'
+  | 'REPLY_FAILED'
+  | 'REPLY_REQUESTED'
+  | 'REPLY_RESTARTED'
+  | 'STOP_REQUESTED';
 
 /** A new agent. */
 export type CreateAgentInput = {
@@ -561,6 +567,14 @@ export type SendMessageMutation = {
   };
 };
 
+export type RegenerateReplyMutationVariables = Exact<{
+  messageId: string | number;
+}>;
+
+export type RegenerateReplyMutation = {
+  regenerateReply: { conversationId: string; replyTo: string; version: number };
+};
+
 export type StopGenerationMutationVariables = Exact<{
   conversationId: string | number;
 }>;
@@ -623,6 +637,7 @@ export type ConversationEventsSubscription = {
     type: ConversationEventType;
     conversationId: string;
     replyTo: string | null;
+    version: number | null;
     delta: string | null;
     occurredAt: string;
     message: {
@@ -2074,6 +2089,47 @@ export const SendMessageDocument = {
     },
   ],
 } as unknown as DocumentNode<SendMessageMutation, SendMessageMutationVariables>;
+export const RegenerateReplyDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'RegenerateReply' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'messageId' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'regenerateReply' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'messageId' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'messageId' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'conversationId' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'replyTo' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'version' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<RegenerateReplyMutation, RegenerateReplyMutationVariables>;
 export const StopGenerationDocument = {
   kind: 'Document',
   definitions: [
@@ -2350,6 +2406,7 @@ export const ConversationEventsDocument = {
                 { kind: 'Field', name: { kind: 'Name', value: 'type' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'conversationId' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'replyTo' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'version' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'delta' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'occurredAt' } },
                 {
