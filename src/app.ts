@@ -19,6 +19,7 @@ import {
 } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/error-formatting.js';
 import { operationLogPlugin } from './graphql/plugins/operation-log.plugin.js';
+import { databaseGuardPlugin } from './graphql/plugins/database-guard.plugin.js';
 import { buildServedSchema } from './graphql/schema.js';
 import { startWsServer } from './graphql/ws-server.js';
 import { healthRouter } from './http/health.js';
@@ -112,6 +113,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: ws.dispose }) },
       operationLogPlugin(),
+      databaseGuardPlugin(services.database),
       config.isProduction
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({
@@ -129,6 +131,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
       orm,
       listener: realtime.listener,
       ollama: services.ollama,
+      databaseCircuit: services.database,
       startedAt: new Date(),
       version,
     }),

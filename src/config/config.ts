@@ -36,6 +36,11 @@ const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   TEST_DATABASE_URL: postgresUrl,
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DB_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  DB_BREAKER_WINDOW: z.coerce.number().int().min(1).default(20),
+  DB_BREAKER_MIN_CALLS: z.coerce.number().int().min(1).default(5),
+  DB_BREAKER_FAILURE_RATE: z.coerce.number().min(1).max(100).default(50),
+  DB_BREAKER_OPEN_MS: z.coerce.number().int().min(10).default(5_000),
   PARLEY_DATA_DIR: z.string().default('.parley'),
   EMBEDDED_PG_PORT: z.coerce
     .number()
@@ -131,6 +136,8 @@ export interface Config {
   /** Durable jobs: how many run at once here, how long a claim lasts without renewal, how often to look. */
   jobs: { concurrency: number; leaseMs: number; pollMs: number };
   ollama: { host: string; policy: CircuitPolicy };
+  /** The database's circuit: background work (job claims, leases) fails fast while Postgres is away. */
+  database: { policy: CircuitPolicy };
   realtime: {
     retentionHours: number;
     pruneIntervalMs: number;
@@ -216,6 +223,19 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         failureRatePercent: env.OLLAMA_BREAKER_FAILURE_RATE,
         openMs: env.OLLAMA_BREAKER_OPEN_MS,
         halfOpenCalls: env.OLLAMA_BREAKER_HALF_OPEN_CALLS,
+      },
+    },
+    database: {
+      policy: {
+        timeoutMs: env.DB_TIMEOUT_MS,
+        retries: 0, // writes are not idempotent; jobs and pollers try again on their own schedule
+        retryBaseMs: 1,
+        retryMaxMs: 1,
+        windowSize: env.DB_BREAKER_WINDOW,
+        minimumCalls: env.DB_BREAKER_MIN_CALLS,
+        failureRatePercent: env.DB_BREAKER_FAILURE_RATE,
+        openMs: env.DB_BREAKER_OPEN_MS,
+        halfOpenCalls: 1,
       },
     },
     realtime: {

@@ -44,6 +44,15 @@ export function ormConfig({
     discovery: { warnWhenNoEntities: true },
     extensions: [Migrator],
     pool: { min: 0, max: poolMax },
+    // knex warns on the console (e.g. a connection lost while the database restarts): into our log instead.
+    driverOptions: {
+      log: {
+        warn: (message: unknown) => log?.warn({ component: 'knex' }, String(message)),
+        error: (message: unknown) => log?.error({ component: 'knex' }, String(message)),
+        deprecate: () => undefined,
+        debug: () => undefined,
+      },
+    },
     forceUtcTimezone: true,
     allowGlobalContext: false,
     preferTs,

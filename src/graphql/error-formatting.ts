@@ -1,8 +1,9 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError as ClassValidationError } from 'class-validator';
 import { DomainError, ErrorCode, ValidationError, type FieldProblem } from '../common/errors.js';
+import { isDatabaseUnavailable } from '../db/availability.js';
 import { contextLogger, type Logger } from '../observability/logger.js';
 
 /** Codes graphql-js and Apollo set themselves for documents that never reach a resolver. */
@@ -35,7 +36,10 @@ function flattenValidation(errors: ClassValidationError[], prefix = ''): FieldPr
  */
 export function createErrorFormatter(options: { development: boolean; log: Logger }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const unwrapped = unwrapResolverError(error);
+    // Errors thrown by plugins arrive wrapped without a path; the domain error is inside.
+    const original =
+      unwrapped instanceof GraphQLError && unwrapped.originalError ? unwrapped.originalError : unwrapped;
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
 
     if (original instanceof ArgumentValidationError) {
@@ -45,6 +49,14 @@ export function createErrorFormatter(options: { development: boolean; log: Logge
     }
     if (original instanceof DomainError) {
       return { ...base, message: original.message, extensions: { code: original.code, ...original.details } };
+    }
+    if (isDatabaseUnavailable(original)) {
+      contextLogger(options.log).warn({ err: original, path: formatted.path }, 'database unavailable');
+      return {
+        ...base,
+        message: 'The database is unavailable; try again shortly',
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfter: 1 },
+      };
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && passThroughCodes.has(code)) {

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { EventListener } from '../realtime/listener.js';
 import type { OllamaProvider } from '../llm/ollama.provider.js';
+import type { GuardedCircuit } from '../resilience/circuit.js';
 
 export interface HealthCheck {
   status: 'up' | 'down';
@@ -36,6 +37,7 @@ export function healthRouter(deps: {
   orm: MikroORM;
   listener: EventListener;
   ollama: OllamaProvider;
+  databaseCircuit: GuardedCircuit;
   startedAt: Date;
   version: string;
   timeoutMs?: number;
@@ -54,7 +56,9 @@ export function healthRouter(deps: {
 
   router.get('/health/database', async (_req, res) => {
     const check = await database();
-    res.status(check.status === 'up' ? 200 : 503).json(check);
+    res
+      .status(check.status === 'up' ? 200 : 503)
+      .json({ ...check, breaker: deps.databaseCircuit.snapshot() });
   });
 
   // Ollama is not part of readiness: without it the API still serves everything but generation.

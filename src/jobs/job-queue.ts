@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.js';
 import { runWithCorrelationId } from '../observability/correlation.js';
 import { JOBS_CHANNEL } from '../realtime/event-log.js';
 import type { EventListener } from '../realtime/listener.js';
+import type { GuardedCircuit } from '../resilience/circuit.js';
 import { JobStatus } from './job.entity.js';
 
 export interface Job<P = Record<string, unknown>> {
@@ -56,6 +57,8 @@ export class JobQueue {
 
   constructor(
     private readonly orm: MikroORM,
+    /** Every queue statement goes through the database's circuit: while Postgres is away, polls fail fast. */
+    private readonly db: GuardedCircuit,
     private readonly options: JobQueueOptions,
     private readonly log: Logger,
   ) {}
@@ -118,7 +121,9 @@ export class JobQueue {
           void this.run(job);
         }
       } catch (err) {
-        this.log.warn({ err }, 'claiming jobs failed');
+        if (err instanceof ServiceUnavailableError)
+          this.log.debug({ err }, 'not claiming: database circuit open');
+        else this.log.warn({ err }, 'claiming jobs failed');
       } finally {
         this.polling = false;
       }
@@ -127,10 +132,10 @@ export class JobQueue {
 
   private async claim(): Promise<Job | undefined> {
     const leaseToken = `${this.options.replicaId}:${randomUUID()}`;
-    const rows: (Omit<Job, 'maxAttempts' | 'leaseToken'> & { max_attempts: number })[] = await this.orm.em
-      .getConnection()
-      .execute(
-        `update jobs set status = 'RUNNING', lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?),
+    const rows: (Omit<Job, 'maxAttempts' | 'leaseToken'> & { max_attempts: number })[] =
+      await this.db.execute(() =>
+        this.orm.em.getConnection().execute(
+          `update jobs set status = 'RUNNING', lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?),
                 attempts = attempts + 1, updated_at = now()
           where id = (
             select id from jobs
@@ -138,8 +143,9 @@ export class JobQueue {
                (status = 'QUEUED' and run_after <= now()) or (status = 'RUNNING' and lease_expires_at < now()))
              order by run_after limit 1 for update skip locked)
           returning id, kind, key, payload, attempts, max_attempts`,
-        // knex would spread a JS array into a list: pass a Postgres array literal instead.
-        [leaseToken, this.options.leaseMs / 1000, `{${[...this.handlers.keys()].join(',')}}`],
+          // knex would spread a JS array into a list: pass a Postgres array literal instead.
+          [leaseToken, this.options.leaseMs / 1000, `{${[...this.handlers.keys()].join(',')}}`],
+        ),
       );
     const row = rows[0];
     return row ? { ...row, maxAttempts: row.max_attempts, leaseToken } : undefined;
@@ -180,25 +186,29 @@ export class JobQueue {
   }
 
   private async extendLease(job: Job): Promise<boolean> {
-    const rows: unknown[] = await this.orm.em.getConnection().execute(
-      `update jobs set lease_expires_at = now() + make_interval(secs => ?)
-        where id = ? and status = 'RUNNING' and lease_owner = ? returning id`,
-      [this.options.leaseMs / 1000, job.id, job.leaseToken],
+    const rows: unknown[] = await this.db.execute(() =>
+      this.orm.em.getConnection().execute(
+        `update jobs set lease_expires_at = now() + make_interval(secs => ?)
+          where id = ? and status = 'RUNNING' and lease_owner = ? returning id`,
+        [this.options.leaseMs / 1000, job.id, job.leaseToken],
+      ),
     );
     return rows.length > 0;
   }
 
   private async complete(job: Job, effect: (tx: EntityManager) => Promise<void>): Promise<void> {
-    await this.orm.em.fork().transactional(async (tx) => {
-      // Fencing: only this claim completes; a worker whose lease ran out (and was re-claimed) writes nothing.
-      const held: unknown[] = await tx.execute(
-        `update jobs set status = 'SUCCEEDED', lease_owner = null, lease_expires_at = null, updated_at = now()
+    await this.db.execute(() =>
+      this.orm.em.fork().transactional(async (tx) => {
+        // Fencing: only this claim completes; a worker whose lease ran out (and was re-claimed) writes nothing.
+        const held: unknown[] = await tx.execute(
+          `update jobs set status = 'SUCCEEDED', lease_owner = null, lease_expires_at = null, updated_at = now()
           where id = ? and status = 'RUNNING' and lease_owner = ? returning id`,
-        [job.id, job.leaseToken],
-      );
-      if (held.length === 0) throw new LeaseLostError(`job ${job.id} is no longer ours`);
-      await effect(tx);
-    });
+          [job.id, job.leaseToken],
+        );
+        if (held.length === 0) throw new LeaseLostError(`job ${job.id} is no longer ours`);
+        await effect(tx);
+      }),
+    );
   }
 
   /**
@@ -207,11 +217,12 @@ export class JobQueue {
    */
   private async fail(job: Job, error: unknown, log: Logger): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
-    const connection = this.orm.em.getConnection();
+    const execute = (sql: string, params: unknown[]) =>
+      this.db.execute(() => this.orm.em.getConnection().execute(sql, params));
     if (error instanceof ServiceUnavailableError) {
       const wait = Number(error.details.retryAfter ?? 1);
       log.info({ waitSeconds: wait, reason: message }, 'job waits for a dependency');
-      await connection.execute(
+      await execute(
         `update jobs set status = 'QUEUED', attempts = attempts - 1, run_after = now() + make_interval(secs => ?),
                 lease_owner = null, lease_expires_at = null, last_error = ?, updated_at = now()
           where id = ? and lease_owner = ?`,
@@ -221,7 +232,7 @@ export class JobQueue {
     }
     const final = job.attempts >= job.maxAttempts;
     log[final ? 'error' : 'warn']({ err: error }, final ? 'job failed' : 'job failed; will retry');
-    await connection.execute(
+    await execute(
       `update jobs set status = ?, run_after = now() + make_interval(secs => ?), lease_owner = null,
               lease_expires_at = null, last_error = ?, updated_at = now()
         where id = ? and lease_owner = ?`,

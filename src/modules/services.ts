@@ -3,6 +3,8 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { OllamaProvider } from '../llm/ollama.provider.js';
 import { CircuitRegistry } from '../resilience/registry.js';
+import type { GuardedCircuit } from '../resilience/circuit.js';
+import { isDatabaseUnavailable } from '../db/availability.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import { AgentsService } from './agents/agents.service.js';
 import { ConversationsService } from './conversations/conversations.service.js';
@@ -19,6 +21,8 @@ export interface Services {
   agents: AgentsService;
   breakers: BreakersService;
   circuits: CircuitRegistry;
+  /** Postgres's circuit (`postgres`): background work goes through it; requests fail fast while it is open. */
+  database: GuardedCircuit;
   ollama: OllamaProvider;
   jobs: JobQueue;
   conversations: ConversationsService;
@@ -35,8 +39,13 @@ export async function createServices(orm: MikroORM, config: Config, log: Logger)
     config.ollama.host,
     circuits.register(`ollama:${config.ollama.host}`, config.ollama.policy),
   );
+  const database = circuits.register('postgres', {
+    ...config.database.policy,
+    isFailure: isDatabaseUnavailable,
+  });
   const jobs = new JobQueue(
     orm,
+    database,
     { replicaId: config.replicaId, ...config.jobs },
     log.child({ component: 'jobs' }),
   );
@@ -49,6 +58,7 @@ export async function createServices(orm: MikroORM, config: Config, log: Logger)
     agents: new AgentsService(audit),
     breakers,
     circuits,
+    database,
     ollama,
   };
 }

@@ -41,6 +41,8 @@ export interface CircuitPolicy {
   /** How long it stays open before letting probes through (half-open). */
   openMs: number;
   halfOpenCalls: number;
+  /** Which failures count against the breaker and are retried (default: `isTransient`). */
+  isFailure?: (error: unknown) => boolean;
 }
 
 export interface CircuitSnapshot {
@@ -93,7 +95,7 @@ export class GuardedCircuit extends EventEmitter<{ transition: [Transition] }> {
       failureRateThreshold: policy.failureRatePercent,
       openStateDelay: policy.openMs,
       permittedNumberOfCallsInHalfOpenState: policy.halfOpenCalls,
-      onError: isTransient,
+      onError: policy.isFailure ?? isTransient,
     });
     const retry = new Retry({
       attempts: policy.retries,
@@ -101,7 +103,7 @@ export class GuardedCircuit extends EventEmitter<{ transition: [Transition] }> {
       maxInterval: policy.retryMaxMs,
       mode: RetryMode.JITTER,
       factor: 2,
-      onRejection: (error: unknown) => isTransient(error),
+      onRejection: (error: unknown) => (policy.isFailure ?? isTransient)(error),
     });
     // The first module is the outermost (STACK.md pitfall 9).
     this.circuit = new Circuit({
@@ -127,18 +129,26 @@ export class GuardedCircuit extends EventEmitter<{ transition: [Transition] }> {
     try {
       return await this.circuit.execute<T>(() => work(++attempt));
     } catch (error) {
-      if (error instanceof BreakerError || error instanceof BreakerMaxAllowedRequestError) {
-        const until = this.snapshot().openUntil;
-        throw new ServiceUnavailableError(
-          `${this.name} is unavailable: its circuit is open${until ? ` until ${until.toISOString()}` : ''}`,
-          {
-            circuit: this.name,
-            retryAfter: until ? Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000)) : 1,
-          },
-        );
-      }
+      if (error instanceof BreakerError || error instanceof BreakerMaxAllowedRequestError)
+        throw this.unavailable();
       throw error;
     }
+  }
+
+  /** What callers get while it is open: SERVICE_UNAVAILABLE naming the circuit, with `retryAfter` seconds. */
+  unavailable(): ServiceUnavailableError {
+    const until = this.snapshot().openUntil;
+    return new ServiceUnavailableError(
+      `${this.name} is unavailable: its circuit is open${until ? ` until ${until.toISOString()}` : ''}`,
+      {
+        circuit: this.name,
+        retryAfter: until ? Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000)) : 1,
+      },
+    );
+  }
+
+  get isOpen(): boolean {
+    return this.state === CircuitState.OPEN;
   }
 
   snapshot(): CircuitSnapshot {

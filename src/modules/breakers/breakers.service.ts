@@ -10,6 +10,8 @@ import type { AuthUser } from '../auth/access-tokens.js';
 import { BREAKERS_STREAM, BreakerEventType, type BreakerEventPayload } from './breakers.events.js';
 import { CircuitBreakerRow } from './circuit-breaker.entity.js';
 
+const MAX_UNRECORDED = 100;
+
 export class BreakersService {
   constructor(
     private readonly rootEm: EntityManager,
@@ -18,36 +20,57 @@ export class BreakersService {
     private readonly log: Logger,
   ) {}
 
-  /** Stores a local transition and broadcasts it, in one transaction. Never throws (logged instead). */
-  async recordTransition({ snapshot, previous }: Transition): Promise<void> {
-    const replica = this.registry.replicaId;
+  /** Transitions not stored yet (the database may be what failed), oldest first. */
+  private readonly unrecorded: Transition[] = [];
+  private draining = false;
+
+  /**
+   * Stores a local transition and broadcasts it, in one transaction. Never throws: while the database is
+   * away transitions wait here (the breaker keeps working from memory) and are stored, in order, with
+   * the next one that can be (the database breaker's own CLOSED, at the latest).
+   */
+  async recordTransition(transition: Transition): Promise<void> {
+    this.unrecorded.push(transition);
+    if (this.unrecorded.length > MAX_UNRECORDED) this.unrecorded.shift();
+    if (this.draining) return;
+    this.draining = true;
     try {
-      await this.rootEm.fork().transactional(async (tx) => {
-        await tx.upsert(CircuitBreakerRow, { ...snapshot, replica });
-        const payload: BreakerEventPayload = {
-          name: snapshot.name,
-          replica,
-          previous,
-          snapshot: {
-            ...snapshot,
-            lastTransitionAt: snapshot.lastTransitionAt.toISOString(),
-            openUntil: snapshot.openUntil?.toISOString() ?? null,
-          },
-        };
-        await appendEvent(tx, {
-          stream: BREAKERS_STREAM,
-          type: BreakerEventType.STATE_CHANGED,
-          entityId: snapshot.name,
-          payload: payload as unknown as Record<string, unknown>,
-        });
-      });
+      while (this.unrecorded.length > 0) {
+        await this.store(this.unrecorded[0]!);
+        this.unrecorded.shift();
+      }
     } catch (err) {
-      // The database may be what failed; the breaker itself keeps working from memory.
+      const { snapshot } = transition;
       this.log.error(
-        { err, breaker: snapshot.name, state: snapshot.state },
-        'could not record breaker transition',
+        { err, breaker: snapshot.name, state: snapshot.state, waiting: this.unrecorded.length },
+        'could not record breaker transition; will retry with the next one',
       );
+    } finally {
+      this.draining = false;
     }
+  }
+
+  private async store({ snapshot, previous }: Transition): Promise<void> {
+    const replica = this.registry.replicaId;
+    await this.rootEm.fork().transactional(async (tx) => {
+      await tx.upsert(CircuitBreakerRow, { ...snapshot, replica });
+      const payload: BreakerEventPayload = {
+        name: snapshot.name,
+        replica,
+        previous,
+        snapshot: {
+          ...snapshot,
+          lastTransitionAt: snapshot.lastTransitionAt.toISOString(),
+          openUntil: snapshot.openUntil?.toISOString() ?? null,
+        },
+      };
+      await appendEvent(tx, {
+        stream: BREAKERS_STREAM,
+        type: BreakerEventType.STATE_CHANGED,
+        entityId: snapshot.name,
+        payload: payload as unknown as Record<string, unknown>,
+      });
+    });
   }
 
   /** Every replica's breakers as last recorded, with this replica's own shown live. */
