@@ -30,6 +30,7 @@ export interface JobContext {
 }
 
 export type JobHandler = (job: Job, context: JobContext) => Promise<void>;
+export type FinalFailureHandler = (job: Job, message: string) => Promise<void>;
 
 export interface JobQueueOptions {
   replicaId: string;
@@ -47,7 +48,7 @@ class LeaseLostError extends Error {}
  * without failing while a dependency's breaker is open. Why not pg-boss: see docs/ARCHITECTURE.md.
  */
 export class JobQueue {
-  private readonly handlers = new Map<string, JobHandler>();
+  private readonly handlers = new Map<string, { run: JobHandler; onFinalFailure?: FinalFailureHandler }>();
   private readonly running = new Map<string, AbortController>();
   private readonly wake = () => this.poll();
   private listener: EventListener | undefined;
@@ -63,20 +64,28 @@ export class JobQueue {
     private readonly log: Logger,
   ) {}
 
-  register(kind: string, handler: JobHandler): void {
-    this.handlers.set(kind, handler);
+  /** `onFinalFailure` runs once when a job of this kind has used all its attempts (e.g. to store a failed reply). */
+  register(kind: string, run: JobHandler, options: { onFinalFailure?: FinalFailureHandler } = {}): void {
+    this.handlers.set(kind, { run, ...options });
   }
 
   /** Enqueues in the caller's transaction; a second job with the same key is ignored. */
   async enqueue(
     em: EntityManager,
-    job: { kind: string; key: string; payload: Record<string, unknown>; maxAttempts?: number },
+    job: {
+      kind: string;
+      key: string;
+      payload: Record<string, unknown>;
+      maxAttempts?: number;
+      /** Not before this many seconds from now. */
+      delaySeconds?: number;
+    },
   ): Promise<void> {
     await em.execute(
       `insert into jobs (id, kind, key, payload, status, attempts, max_attempts, run_after, created_at, updated_at)
-       values (gen_random_uuid(), ?, ?, ?::jsonb, 'QUEUED', 0, ?, now(), now(), now())
+       values (gen_random_uuid(), ?, ?, ?::jsonb, 'QUEUED', 0, ?, now() + make_interval(secs => ?), now(), now())
        on conflict (key) do nothing`,
-      [job.kind, job.key, JSON.stringify(job.payload), job.maxAttempts ?? 5],
+      [job.kind, job.key, JSON.stringify(job.payload), job.maxAttempts ?? 5, job.delaySeconds ?? 0],
     );
     await em.execute(`select pg_notify('${JOBS_CHANNEL}', ?)`, [job.kind]);
   }
@@ -163,7 +172,7 @@ export class JobQueue {
     const log = this.log.child({ jobId: job.id, kind: job.kind, attempt: job.attempts });
     try {
       await runWithCorrelationId(`job:${job.id}`, () =>
-        this.handlers.get(job.kind)!(job, {
+        this.handlers.get(job.kind)!.run(job, {
           signal: controller.signal,
           complete: (effect) => this.complete(job, effect),
         }),
@@ -244,9 +253,6 @@ export class JobQueue {
         job.leaseToken,
       ],
     );
-    if (final) await this.onFinalFailure?.(job, message);
+    if (final) await this.handlers.get(job.kind)?.onFinalFailure?.(job, message);
   }
-
-  /** Called once when a job has used all its attempts (e.g. to store a failed reply). */
-  onFinalFailure?: (job: Job, message: string) => Promise<void>;
 }

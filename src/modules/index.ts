@@ -4,6 +4,7 @@ import { auditModule } from './audit/index.js';
 import { authModule } from './auth/index.js';
 import { breakersModule } from './breakers/index.js';
 import { conversationsModule } from './conversations/index.js';
+import { debatesModule } from './debates/index.js';
 import { llmModule } from './llm/index.js';
 import { usersModule } from './users/index.js';
 
@@ -16,6 +17,7 @@ export const modules: ParleyModule[] = [
   breakersModule,
   llmModule,
   conversationsModule,
+  debatesModule,
 ];
 
 export const entities = modules.flatMap((module) => module.entities);
