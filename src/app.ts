@@ -25,6 +25,7 @@ import { startWsServer } from './graphql/ws-server.js';
 import { healthRouter } from './http/health.js';
 import { bodyErrorHandler, cors } from './http/middleware.js';
 import { registerReplyWorker } from './modules/conversations/reply.worker.js';
+import { registerDebateWorker } from './modules/debates/debate.worker.js';
 import { createServices, type Services } from './modules/services.js';
 import { correlationMiddleware } from './observability/correlation.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
@@ -84,6 +85,14 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     hub: realtime.hub,
     reader: realtime.reader,
     log: log.child({ component: 'replies' }),
+  });
+  registerDebateWorker({
+    orm,
+    jobs: services.jobs,
+    ollama: services.ollama,
+    hub: realtime.hub,
+    reader: realtime.reader,
+    log: log.child({ component: 'debates' }),
   });
   services.jobs.start(realtime.listener);
   const schema = await buildServedSchema();

@@ -29,6 +29,15 @@ import {
   SendMessageDocument,
   StartConversationDocument,
   StopGenerationDocument,
+  CancelDebateDocument,
+  CreateDebateDocument,
+  DebateDocument,
+  DebateEventsDocument,
+  DebatesDocument,
+  InterjectDocument,
+  PauseDebateDocument,
+  ResumeDebateDocument,
+  StartDebateDocument,
   ModelsDocument,
   ResetCircuitBreakerDocument,
 } from '../src/sdk/generated/graphql.js';
@@ -62,6 +71,8 @@ const minimumAccess = {
     circuitBreakers: Role.VIEWER,
     conversations: Role.VIEWER,
     conversation: Role.VIEWER,
+    debates: Role.VIEWER,
+    debate: Role.VIEWER,
   },
   Mutation: {
     login: PUBLIC,
@@ -77,11 +88,18 @@ const minimumAccess = {
     sendMessage: Role.ANALYST,
     regenerateReply: Role.ANALYST,
     stopGeneration: Role.ANALYST,
+    createDebate: Role.OPERATOR,
+    startDebate: Role.OPERATOR,
+    pauseDebate: Role.OPERATOR,
+    resumeDebate: Role.OPERATOR,
+    cancelDebate: Role.OPERATOR,
+    interject: Role.OPERATOR,
   },
   Subscription: {
     agentEvents: Role.VIEWER,
     circuitBreakerChanged: Role.VIEWER,
     conversationEvents: Role.VIEWER,
+    debateEvents: Role.VIEWER,
   },
 } as const satisfies Record<RootType, Record<string, Access>>;
 
@@ -186,6 +204,34 @@ async function conversationOwnedBy(caller: Caller): Promise<string> {
   return conversation.id;
 }
 
+/**
+ * A debate the caller created (the ADMIN's for callers who may not create one), in `status`. Ollama
+ * hangs while the scenario runs, so a RUNNING debate stays RUNNING.
+ */
+async function debateOf(
+  caller: Caller,
+  status: 'PENDING' | 'RUNNING' | 'PAUSED' = 'PENDING',
+): Promise<string> {
+  const creator: Caller =
+    caller === ANONYMOUS || caller === Role.VIEWER || caller === Role.ANALYST ? Role.ADMIN : caller;
+  const agentIds = [await agentOwnedBy(Role.ADMIN), await agentOwnedBy(Role.ADMIN)];
+  const em = () => server.app.orm.em.fork();
+  const debates = server.app.services.debates;
+  const debate = await debates.create(em(), actorOf(creator), {
+    topic: unique('topic'),
+    participants: agentIds.map((agentId) => ({ agentId })),
+    maxRounds: 3,
+    consensusThreshold: 1,
+  });
+  if (status !== 'PENDING') await debates.start(em(), actorOf(creator), debate.id);
+  if (status === 'PAUSED') await debates.pause(em(), actorOf(creator), debate.id);
+  return debate.id;
+}
+
+const debateStatus = async (id: string) =>
+  (await query<{ status: string }>(server.databaseUrl, 'select status from debates where id = $1', [id]))[0]!
+    .status;
+
 /** A signed-in account to log in, refresh or log out with: the caller's own, or a bystander's. */
 async function accountFor(caller: Caller): Promise<Actor> {
   return caller === ANONYMOUS ? createActor(server, Role.VIEWER, unique('anonymous-login')) : actors[caller];
@@ -244,6 +290,17 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
     conversation: {
       attempt: async (caller) => ({
         response: await call(caller, ConversationDocument, { id: await conversationOwnedBy(caller) }),
+      }),
+    },
+    debates: {
+      attempt: async (caller) => {
+        await debateOf(caller); // a non-empty page, so the nested field rules run too
+        return { response: await call(caller, DebatesDocument, { first: 5, turnsFirst: 5 }) };
+      },
+    },
+    debate: {
+      attempt: async (caller) => ({
+        response: await call(caller, DebateDocument, { id: await debateOf(caller), turnsFirst: 5 }),
       }),
     },
   },
@@ -387,6 +444,76 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
         }
       },
     },
+    createDebate: {
+      writes: ['debate created'],
+      attempt: async (caller) => {
+        const topic = unique('created-debate');
+        const agentIds = [await agentOwnedBy(Role.ADMIN), await agentOwnedBy(Role.ADMIN)];
+        const response = await call(caller, CreateDebateDocument, {
+          input: { topic, participants: agentIds.map((agentId) => ({ agentId })) },
+        });
+        const created = await rowCount(`select count(*) from debates where topic = $1`, [topic]);
+        return { response, writes: created > 0 ? ['debate created'] : [] };
+      },
+    },
+    startDebate: {
+      writes: ['debate started'],
+      attempt: async (caller) => {
+        ollama.setBehaviour({ hang: true });
+        try {
+          const id = await debateOf(caller);
+          const response = await call(caller, StartDebateDocument, { id });
+          return { response, writes: (await debateStatus(id)) === 'RUNNING' ? ['debate started'] : [] };
+        } finally {
+          ollama.setBehaviour({ hang: undefined });
+        }
+      },
+    },
+    pauseDebate: {
+      writes: ['debate paused'],
+      attempt: async (caller) => {
+        ollama.setBehaviour({ hang: true });
+        try {
+          const id = await debateOf(caller, 'RUNNING');
+          const response = await call(caller, PauseDebateDocument, { id });
+          return { response, writes: (await debateStatus(id)) === 'PAUSED' ? ['debate paused'] : [] };
+        } finally {
+          ollama.setBehaviour({ hang: undefined });
+        }
+      },
+    },
+    resumeDebate: {
+      writes: ['debate resumed'],
+      attempt: async (caller) => {
+        ollama.setBehaviour({ hang: true });
+        try {
+          const id = await debateOf(caller, 'PAUSED');
+          const response = await call(caller, ResumeDebateDocument, { id });
+          return { response, writes: (await debateStatus(id)) === 'RUNNING' ? ['debate resumed'] : [] };
+        } finally {
+          ollama.setBehaviour({ hang: undefined });
+        }
+      },
+    },
+    cancelDebate: {
+      writes: ['debate cancelled'],
+      attempt: async (caller) => {
+        const id = await debateOf(caller);
+        const response = await call(caller, CancelDebateDocument, { id });
+        return { response, writes: (await debateStatus(id)) === 'CANCELLED' ? ['debate cancelled'] : [] };
+      },
+    },
+    interject: {
+      writes: ['interjection stored'],
+      attempt: async (caller) => {
+        const debateId = await debateOf(caller);
+        const response = await call(caller, InterjectDocument, { debateId, content: 'Consider the bun.' });
+        const stored = await rowCount(`select count(*) from debate_interjections where debate_id = $1`, [
+          debateId,
+        ]);
+        return { response, writes: stored > 0 ? ['interjection stored'] : [] };
+      },
+    },
     resetCircuitBreaker: {
       writes: ['reset requested'],
       attempt: async (caller) => {
@@ -450,6 +577,11 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
         );
         return firstEvent(caller, CircuitBreakerChangedDocument, { afterSeq: 0 });
       },
+    },
+    debateEvents: {
+      // Its creation is a stored event: replaying from seq 0 delivers it at once to anyone allowed.
+      attempt: async (caller) =>
+        firstEvent(caller, DebateEventsDocument, { debateId: await debateOf(caller), afterSeq: 0 }),
     },
     agentEvents: {
       attempt: async (caller) => {

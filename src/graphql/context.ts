@@ -4,6 +4,7 @@ import { bearerToken, type AuthUser } from '../modules/auth/access-tokens.js';
 import type { Services } from '../modules/services.js';
 import { createAgentLoaders } from '../modules/agents/agents.loaders.js';
 import { createUserLoaders } from '../modules/users/users.loaders.js';
+import { createDebateLoaders } from '../modules/debates/debates.loaders.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventHub } from '../realtime/index.js';
 import type { WireTransport } from './shared-subscribe.js';
@@ -12,7 +13,7 @@ export type Loaders = ReturnType<typeof createLoaders>;
 
 /** One set per request (or per subscription operation), so batches never leak between callers. */
 export function createLoaders(em: EntityManager) {
-  return { ...createUserLoaders(em), ...createAgentLoaders(em) };
+  return { ...createUserLoaders(em), ...createAgentLoaders(em), ...createDebateLoaders(em) };
 }
 
 export interface GraphQLContext {

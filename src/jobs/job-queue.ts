@@ -228,7 +228,9 @@ export class JobQueue {
     const message = error instanceof Error ? error.message : String(error);
     const execute = (sql: string, params: unknown[]) =>
       this.db.execute(() => this.orm.em.getConnection().execute(sql, params));
-    if (error instanceof ServiceUnavailableError) {
+    // Only a breaker's refusal waits without using an attempt; a request that keeps failing on a closed
+    // breaker (one bad prompt among good ones) uses its attempts and ends FAILED instead of looping.
+    if (error instanceof ServiceUnavailableError && error.details.circuit !== undefined) {
       const wait = Number(error.details.retryAfter ?? 1);
       log.info({ waitSeconds: wait, reason: message }, 'job waits for a dependency');
       await execute(

@@ -8,6 +8,7 @@ import { isDatabaseUnavailable } from '../db/availability.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import { AgentsService } from './agents/agents.service.js';
 import { ConversationsService } from './conversations/conversations.service.js';
+import { DebatesService } from './debates/debates.service.js';
 import { BreakersService } from './breakers/breakers.service.js';
 import { AuditService } from './audit/audit.service.js';
 import { AccessTokens } from './auth/access-tokens.js';
@@ -26,6 +27,7 @@ export interface Services {
   ollama: OllamaProvider;
   jobs: JobQueue;
   conversations: ConversationsService;
+  debates: DebatesService;
 }
 
 /** One set per app instance (not module singletons), so tests can run several apps side by side. */
@@ -53,6 +55,7 @@ export async function createServices(orm: MikroORM, config: Config, log: Logger)
     audit,
     jobs,
     conversations: new ConversationsService(jobs, audit),
+    debates: new DebatesService(jobs, audit),
     auth: new AuthService(tokens, config.jwt, audit),
     users: new UsersService(audit),
     agents: new AgentsService(audit),

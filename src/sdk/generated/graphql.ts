@@ -75,6 +75,9 @@ export type CircuitBreakerState = 'CLOSED' | 'HALF_OPEN' | 'OPEN';
 /** A compression algorithm Parley can benchmark. */
 export type CompressionAlgorithm = 'BROTLI' | 'DEFLATE' | 'GZIP' | 'ZSTD';
 
+/** Why a debate concluded: consensus reached the threshold, the moderator called it, the last round ended, or the token budget was spent. */
+export type ConclusionReason = 'CONSENSUS' | 'MAX_ROUNDS' | 'MODERATOR' | 'TOKEN_BUDGET';
+
 /** What happened in a conversation. REPLY_DELTA and REPLY_RESTARTED are live only (not replayed). */
 export type ConversationEventType =
   | 'MESSAGE_ADDED'
@@ -105,6 +108,22 @@ export type CreateAgentInput = {
   temperature?: number | null | undefined;
 };
 
+/** A new debate. It waits as PENDING until `startDebate`. */
+export type CreateDebateInput = {
+  /** Concludes early once a round’s consensus score reaches this, 0–1. */
+  consensusThreshold?: number;
+  /** At most this many rounds, 1–20. */
+  maxRounds?: number;
+  /** An agent that may stop the debate early after a round and writes the summary. */
+  moderatorAgentId?: string | number | null | undefined;
+  /** 2–8 seats, in speaking order. An agent may hold several. */
+  participants: Array<DebateSeatInput>;
+  /** Concludes once this many tokens are spent, 1–10,000,000. */
+  tokenBudget?: number | null | undefined;
+  /** The question or proposition, 1–2000 characters. */
+  topic: string;
+};
+
 /** A new user. */
 export type CreateUserInput = {
   /** Sign-in email; stored lower-case, must be unique. */
@@ -115,11 +134,47 @@ export type CreateUserInput = {
   role?: Role;
 };
 
+/** What happened in a debate. TURN_DELTA and TURN_RESTARTED are live only (not replayed). */
+export type DebateEventType =
+  | 'CONCLUDED'
+  | 'INTERJECTION'
+  | 'MODERATOR_NOTE'
+  | 'ROUND_COMPLETED'
+  | 'STATUS_CHANGED'
+  | 'TURN_COMPLETED'
+  | 'TURN_DELTA'
+  | 'TURN_RESTARTED'
+  | 'TURN_STARTED';
+
+/** Which debates to return; all given conditions must hold. */
+export type DebateFilter = {
+  /** Only debates created by this user. */
+  createdById?: string | number | null | undefined;
+  /** Only debates this agent takes a seat in. */
+  participantAgentId?: string | number | null | undefined;
+  /** Only debates in this status. */
+  status?: DebateStatus | null | undefined;
+};
+
+/** A seat in a debate: the agent taking it, and optionally a stance to argue. */
+export type DebateSeatInput = {
+  /** An ACTIVE agent. */
+  agentId: string | number;
+  /** A stance this seat argues, up to 1000 characters. */
+  stance?: string | null | undefined;
+};
+
+/** PENDING → RUNNING ⇄ PAUSED → CONCLUDED | CANCELLED | FAILED. */
+export type DebateStatus = 'CANCELLED' | 'CONCLUDED' | 'FAILED' | 'PAUSED' | 'PENDING' | 'RUNNING';
+
 /** Who wrote a message. */
 export type MessageRole = 'ASSISTANT' | 'SYSTEM' | 'USER';
 
 /** COMPLETE; STOPPED (generation stopped by the user: the text so far); FAILED (no reply could be made). */
 export type MessageStatus = 'COMPLETE' | 'FAILED' | 'STOPPED';
+
+/** Who paused a debate and who resumes it. */
+export type PauseKind = 'DEPENDENCY' | 'MANUAL';
 
 /** What a user may do. Roles inherit: ADMIN ⊃ OPERATOR ⊃ ANALYST ⊃ VIEWER. */
 export type Role =
@@ -657,6 +712,363 @@ export type ConversationEventsSubscription = {
   };
 };
 
+export type DebateTurnFieldsFragment = {
+  id: string;
+  round: number;
+  seat: number;
+  content: string;
+  position: string | null;
+  confidence: number | null;
+  valid: boolean;
+  repaired: boolean;
+  problem: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number;
+  createdAt: string;
+  agent: { id: string; name: string };
+};
+
+export type DebateRoundFieldsFragment = {
+  id: string;
+  number: number;
+  consensus: number;
+  leadingPosition: string | null;
+  positionChanges: number;
+  turns: number;
+  tokens: number;
+  moderatorNote: string | null;
+  completedAt: string;
+};
+
+export type DebateSummaryFieldsFragment = {
+  id: string;
+  topic: string;
+  status: DebateStatus;
+  statusReason: string | null;
+  pauseKind: PauseKind | null;
+  maxRounds: number;
+  consensusThreshold: number;
+  tokenBudget: number | null;
+  currentRound: number;
+  consensus: number | null;
+  conclusionReason: ConclusionReason | null;
+  summary: string | null;
+  verdict: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  createdBy: { id: string; email: string };
+  moderator: { id: string; name: string } | null;
+  participants: Array<{
+    id: string;
+    seat: number;
+    stance: string | null;
+    finalPosition: string | null;
+    finalConfidence: number | null;
+    agent: { id: string; name: string; model: string };
+  }>;
+  figures: {
+    rounds: number;
+    turns: number;
+    invalidTurns: number;
+    tokens: number;
+    positionChanges: Array<number>;
+    durationMs: number | null;
+  };
+};
+
+export type CreateDebateMutationVariables = Exact<{
+  input: CreateDebateInput;
+}>;
+
+export type CreateDebateMutation = {
+  createDebate: {
+    id: string;
+    topic: string;
+    status: DebateStatus;
+    statusReason: string | null;
+    pauseKind: PauseKind | null;
+    maxRounds: number;
+    consensusThreshold: number;
+    tokenBudget: number | null;
+    currentRound: number;
+    consensus: number | null;
+    conclusionReason: ConclusionReason | null;
+    summary: string | null;
+    verdict: string | null;
+    startedAt: string | null;
+    endedAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    createdBy: { id: string; email: string };
+    moderator: { id: string; name: string } | null;
+    participants: Array<{
+      id: string;
+      seat: number;
+      stance: string | null;
+      finalPosition: string | null;
+      finalConfidence: number | null;
+      agent: { id: string; name: string; model: string };
+    }>;
+    figures: {
+      rounds: number;
+      turns: number;
+      invalidTurns: number;
+      tokens: number;
+      positionChanges: Array<number>;
+      durationMs: number | null;
+    };
+  };
+};
+
+export type StartDebateMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type StartDebateMutation = { startDebate: { id: string; status: DebateStatus; currentRound: number } };
+
+export type PauseDebateMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type PauseDebateMutation = {
+  pauseDebate: { id: string; status: DebateStatus; statusReason: string | null; pauseKind: PauseKind | null };
+};
+
+export type ResumeDebateMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type ResumeDebateMutation = { resumeDebate: { id: string; status: DebateStatus } };
+
+export type CancelDebateMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type CancelDebateMutation = {
+  cancelDebate: { id: string; status: DebateStatus; statusReason: string | null };
+};
+
+export type InterjectMutationVariables = Exact<{
+  debateId: string | number;
+  content: string;
+}>;
+
+export type InterjectMutation = {
+  interject: {
+    id: string;
+    content: string;
+    afterRound: number;
+    createdAt: string;
+    author: { id: string; email: string };
+  };
+};
+
+export type DebatesQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: DebateFilter | null | undefined;
+  turnsFirst?: number | null | undefined;
+}>;
+
+export type DebatesQuery = {
+  debates: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    nodes: Array<{
+      id: string;
+      topic: string;
+      status: DebateStatus;
+      statusReason: string | null;
+      pauseKind: PauseKind | null;
+      maxRounds: number;
+      consensusThreshold: number;
+      tokenBudget: number | null;
+      currentRound: number;
+      consensus: number | null;
+      conclusionReason: ConclusionReason | null;
+      summary: string | null;
+      verdict: string | null;
+      startedAt: string | null;
+      endedAt: string | null;
+      createdAt: string;
+      updatedAt: string;
+      turns: {
+        nodes: Array<{
+          id: string;
+          round: number;
+          seat: number;
+          content: string;
+          position: string | null;
+          confidence: number | null;
+          valid: boolean;
+          repaired: boolean;
+          problem: string | null;
+          promptTokens: number;
+          completionTokens: number;
+          latencyMs: number;
+          createdAt: string;
+          agent: { id: string; name: string };
+        }>;
+      };
+      createdBy: { id: string; email: string };
+      moderator: { id: string; name: string } | null;
+      participants: Array<{
+        id: string;
+        seat: number;
+        stance: string | null;
+        finalPosition: string | null;
+        finalConfidence: number | null;
+        agent: { id: string; name: string; model: string };
+      }>;
+      figures: {
+        rounds: number;
+        turns: number;
+        invalidTurns: number;
+        tokens: number;
+        positionChanges: Array<number>;
+        durationMs: number | null;
+      };
+    }>;
+  };
+};
+
+export type DebateQueryVariables = Exact<{
+  id: string | number;
+  turnsFirst?: number | null | undefined;
+  turnsAfter?: string | null | undefined;
+}>;
+
+export type DebateQuery = {
+  debate: {
+    id: string;
+    topic: string;
+    status: DebateStatus;
+    statusReason: string | null;
+    pauseKind: PauseKind | null;
+    maxRounds: number;
+    consensusThreshold: number;
+    tokenBudget: number | null;
+    currentRound: number;
+    consensus: number | null;
+    conclusionReason: ConclusionReason | null;
+    summary: string | null;
+    verdict: string | null;
+    startedAt: string | null;
+    endedAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    rounds: Array<{
+      id: string;
+      number: number;
+      consensus: number;
+      leadingPosition: string | null;
+      positionChanges: number;
+      turns: number;
+      tokens: number;
+      moderatorNote: string | null;
+      completedAt: string;
+    }>;
+    interjections: Array<{
+      id: string;
+      content: string;
+      afterRound: number;
+      author: { id: string; email: string };
+    }>;
+    turns: {
+      totalCount: number;
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      nodes: Array<{
+        id: string;
+        round: number;
+        seat: number;
+        content: string;
+        position: string | null;
+        confidence: number | null;
+        valid: boolean;
+        repaired: boolean;
+        problem: string | null;
+        promptTokens: number;
+        completionTokens: number;
+        latencyMs: number;
+        createdAt: string;
+        agent: { id: string; name: string };
+      }>;
+    };
+    createdBy: { id: string; email: string };
+    moderator: { id: string; name: string } | null;
+    participants: Array<{
+      id: string;
+      seat: number;
+      stance: string | null;
+      finalPosition: string | null;
+      finalConfidence: number | null;
+      agent: { id: string; name: string; model: string };
+    }>;
+    figures: {
+      rounds: number;
+      turns: number;
+      invalidTurns: number;
+      tokens: number;
+      positionChanges: Array<number>;
+      durationMs: number | null;
+    };
+  };
+};
+
+export type DebateEventsSubscriptionVariables = Exact<{
+  debateId: string | number;
+  afterSeq?: number | null | undefined;
+}>;
+
+export type DebateEventsSubscription = {
+  debateEvents: {
+    seq: number;
+    type: DebateEventType;
+    debateId: string;
+    status: DebateStatus;
+    reason: string | null;
+    round: number | null;
+    seat: number | null;
+    delta: string | null;
+    consensus: number | null;
+    conclusionReason: ConclusionReason | null;
+    summary: string | null;
+    verdict: string | null;
+    occurredAt: string;
+    turn: {
+      id: string;
+      round: number;
+      seat: number;
+      content: string;
+      position: string | null;
+      confidence: number | null;
+      valid: boolean;
+      repaired: boolean;
+      problem: string | null;
+      promptTokens: number;
+      completionTokens: number;
+      latencyMs: number;
+      createdAt: string;
+      agent: { id: string; name: string };
+    } | null;
+    roundResult: {
+      id: string;
+      number: number;
+      consensus: number;
+      leadingPosition: string | null;
+      positionChanges: number;
+      turns: number;
+      tokens: number;
+      moderatorNote: string | null;
+      completedAt: string;
+    } | null;
+    interjection: { id: string; content: string; afterRound: number } | null;
+  };
+};
+
 export type UsersQueryVariables = Exact<{
   first?: number | null | undefined;
   after?: string | null | undefined;
@@ -865,6 +1277,164 @@ export const MessageFieldsFragmentDoc = {
     },
   ],
 } as unknown as DocumentNode<MessageFieldsFragment, unknown>;
+export const DebateTurnFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateTurnFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'DebateTurn' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'round' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seat' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'content' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'position' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'confidence' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'valid' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'repaired' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'problem' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'promptTokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'completionTokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'latencyMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<DebateTurnFieldsFragment, unknown>;
+export const DebateRoundFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateRoundFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'DebateRound' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'number' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensus' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'leadingPosition' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'positionChanges' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'turns' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'moderatorNote' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'completedAt' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<DebateRoundFieldsFragment, unknown>;
+export const DebateSummaryFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateSummaryFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Debate' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'topic' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'statusReason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'pauseKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'maxRounds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensusThreshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tokenBudget' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'currentRound' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensus' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'conclusionReason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'verdict' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'createdBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'moderator' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'participants' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'seat' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'stance' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'finalPosition' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'finalConfidence' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'agent' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'model' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'figures' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'rounds' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'turns' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'invalidTurns' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'tokens' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'positionChanges' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'durationMs' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<DebateSummaryFieldsFragment, unknown>;
 export const AgentsDocument = {
   kind: 'Document',
   definitions: [
@@ -2447,6 +3017,1015 @@ export const ConversationEventsDocument = {
     },
   ],
 } as unknown as DocumentNode<ConversationEventsSubscription, ConversationEventsSubscriptionVariables>;
+export const CreateDebateDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'CreateDebate' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'CreateDebateInput' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'createDebate' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'input' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'DebateSummaryFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateSummaryFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Debate' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'topic' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'statusReason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'pauseKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'maxRounds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensusThreshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tokenBudget' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'currentRound' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensus' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'conclusionReason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'verdict' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'createdBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'moderator' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'participants' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'seat' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'stance' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'finalPosition' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'finalConfidence' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'agent' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'model' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'figures' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'rounds' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'turns' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'invalidTurns' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'tokens' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'positionChanges' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'durationMs' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CreateDebateMutation, CreateDebateMutationVariables>;
+export const StartDebateDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'StartDebate' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'startDebate' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'currentRound' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<StartDebateMutation, StartDebateMutationVariables>;
+export const PauseDebateDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'PauseDebate' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'pauseDebate' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'statusReason' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'pauseKind' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<PauseDebateMutation, PauseDebateMutationVariables>;
+export const ResumeDebateDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'ResumeDebate' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'resumeDebate' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<ResumeDebateMutation, ResumeDebateMutationVariables>;
+export const CancelDebateDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'CancelDebate' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'cancelDebate' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'statusReason' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CancelDebateMutation, CancelDebateMutationVariables>;
+export const InterjectDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'Interject' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'debateId' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'content' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'interject' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'debateId' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'debateId' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'content' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'content' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'content' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'afterRound' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'author' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<InterjectMutation, InterjectMutationVariables>;
+export const DebatesDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'Debates' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'DebateFilter' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'turnsFirst' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'debates' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'first' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'after' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'filter' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'totalCount' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'pageInfo' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'hasNextPage' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'endCursor' } },
+                    ],
+                  },
+                },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'nodes' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'FragmentSpread', name: { kind: 'Name', value: 'DebateSummaryFields' } },
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'turns' },
+                        arguments: [
+                          {
+                            kind: 'Argument',
+                            name: { kind: 'Name', value: 'first' },
+                            value: { kind: 'Variable', name: { kind: 'Name', value: 'turnsFirst' } },
+                          },
+                        ],
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            {
+                              kind: 'Field',
+                              name: { kind: 'Name', value: 'nodes' },
+                              selectionSet: {
+                                kind: 'SelectionSet',
+                                selections: [
+                                  {
+                                    kind: 'FragmentSpread',
+                                    name: { kind: 'Name', value: 'DebateTurnFields' },
+                                  },
+                                ],
+                              },
+                            },
+                          ],
+                        },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateSummaryFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Debate' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'topic' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'statusReason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'pauseKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'maxRounds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensusThreshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tokenBudget' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'currentRound' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensus' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'conclusionReason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'verdict' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'createdBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'moderator' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'participants' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'seat' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'stance' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'finalPosition' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'finalConfidence' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'agent' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'model' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'figures' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'rounds' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'turns' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'invalidTurns' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'tokens' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'positionChanges' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'durationMs' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateTurnFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'DebateTurn' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'round' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seat' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'content' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'position' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'confidence' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'valid' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'repaired' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'problem' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'promptTokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'completionTokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'latencyMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<DebatesQuery, DebatesQueryVariables>;
+export const DebateDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'Debate' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'turnsFirst' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'turnsAfter' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'debate' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'DebateSummaryFields' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'rounds' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'FragmentSpread', name: { kind: 'Name', value: 'DebateRoundFields' } },
+                    ],
+                  },
+                },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'interjections' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'content' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'afterRound' } },
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'author' },
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+                          ],
+                        },
+                      },
+                    ],
+                  },
+                },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'turns' },
+                  arguments: [
+                    {
+                      kind: 'Argument',
+                      name: { kind: 'Name', value: 'first' },
+                      value: { kind: 'Variable', name: { kind: 'Name', value: 'turnsFirst' } },
+                    },
+                    {
+                      kind: 'Argument',
+                      name: { kind: 'Name', value: 'after' },
+                      value: { kind: 'Variable', name: { kind: 'Name', value: 'turnsAfter' } },
+                    },
+                  ],
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'totalCount' } },
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'pageInfo' },
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            { kind: 'Field', name: { kind: 'Name', value: 'hasNextPage' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'endCursor' } },
+                          ],
+                        },
+                      },
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'nodes' },
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            { kind: 'FragmentSpread', name: { kind: 'Name', value: 'DebateTurnFields' } },
+                          ],
+                        },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateSummaryFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Debate' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'topic' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'statusReason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'pauseKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'maxRounds' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensusThreshold' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tokenBudget' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'currentRound' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensus' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'conclusionReason' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'verdict' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'createdBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'moderator' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'participants' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'seat' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'stance' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'finalPosition' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'finalConfidence' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'agent' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'model' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'figures' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'rounds' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'turns' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'invalidTurns' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'tokens' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'positionChanges' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'durationMs' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateRoundFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'DebateRound' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'number' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensus' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'leadingPosition' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'positionChanges' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'turns' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'moderatorNote' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'completedAt' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateTurnFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'DebateTurn' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'round' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seat' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'content' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'position' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'confidence' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'valid' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'repaired' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'problem' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'promptTokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'completionTokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'latencyMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<DebateQuery, DebateQueryVariables>;
+export const DebateEventsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'subscription',
+      name: { kind: 'Name', value: 'DebateEvents' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'debateId' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'afterSeq' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'debateEvents' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'debateId' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'debateId' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'afterSeq' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'afterSeq' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'debateId' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'reason' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'round' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'seat' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'delta' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'consensus' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'conclusionReason' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'verdict' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'occurredAt' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'turn' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'FragmentSpread', name: { kind: 'Name', value: 'DebateTurnFields' } },
+                    ],
+                  },
+                },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'roundResult' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'FragmentSpread', name: { kind: 'Name', value: 'DebateRoundFields' } },
+                    ],
+                  },
+                },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'interjection' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'content' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'afterRound' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateTurnFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'DebateTurn' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'round' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seat' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'content' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'position' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'confidence' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'valid' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'repaired' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'problem' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'promptTokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'completionTokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'latencyMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'DebateRoundFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'DebateRound' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'number' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'consensus' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'leadingPosition' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'positionChanges' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'turns' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'tokens' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'moderatorNote' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'completedAt' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<DebateEventsSubscription, DebateEventsSubscriptionVariables>;
 export const UsersDocument = {
   kind: 'Document',
   definitions: [

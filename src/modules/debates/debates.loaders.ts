@@ -1,0 +1,74 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { DebateInterjection, DebateParticipant, DebateRound, DebateTurn } from './debate.entity.js';
+
+/** A debate's turns sort by round then seat; seats stop at 8, so `round * 100 + seat` orders them. */
+export const turnOrder = (turn: { round: number; seat: number }) => turn.round * 100 + turn.seat;
+
+export interface TurnsPageKey {
+  debateId: string;
+  first: number;
+  /** `turnOrder` of the cursor turn, or null for the first page. */
+  after: number | null;
+}
+
+function byDebate<T extends { debate: { id: string } }>(ids: readonly string[], rows: T[]): T[][] {
+  const groups = new Map<string, T[]>(ids.map((id) => [id, []]));
+  for (const row of rows) groups.get(row.debate.id)?.push(row);
+  return ids.map((id) => groups.get(id)!);
+}
+
+/**
+ * Nested debate reads, batched per request: however many debates a query lists, their participants,
+ * rounds, interjections and pages of turns each take one statement.
+ */
+export function createDebateLoaders(em: EntityManager) {
+  return {
+    participantsByDebate: new DataLoader<string, DebateParticipant[]>(async (ids) =>
+      byDebate(
+        ids,
+        await em.find(DebateParticipant, { debate: { $in: [...ids] } }, { orderBy: { seat: 'asc' } }),
+      ),
+    ),
+    roundsByDebate: new DataLoader<string, DebateRound[]>(async (ids) =>
+      byDebate(
+        ids,
+        await em.find(DebateRound, { debate: { $in: [...ids] } }, { orderBy: { number: 'asc' } }),
+      ),
+    ),
+    interjectionsByDebate: new DataLoader<string, DebateInterjection[]>(async (ids) =>
+      byDebate(
+        ids,
+        await em.find(DebateInterjection, { debate: { $in: [...ids] } }, { orderBy: { createdAt: 'asc' } }),
+      ),
+    ),
+    // One window-function query per distinct (first, after): the first `first + 1` turns of each debate.
+    turnsPage: new DataLoader<TurnsPageKey, DebateTurn[], string>(
+      async (keys) => {
+        const groups = new Map<string, TurnsPageKey[]>();
+        for (const key of keys) {
+          const group = `${key.first}|${key.after ?? ''}`;
+          groups.set(group, [...(groups.get(group) ?? []), key]);
+        }
+        const pages = new Map<string, DebateTurn[]>();
+        for (const group of groups.values()) {
+          const { first, after } = group[0]!;
+          const ids = [...new Set(group.map((key) => key.debateId))];
+          const rows: Record<string, unknown>[] = await em.execute(
+            `select * from (
+               select t.*, row_number() over (partition by t.debate_id order by t.round, t.seat) as rn
+                 from debate_turns t
+                where t.debate_id = any(?::uuid[]) and (t.round * 100 + t.seat) > ?
+             ) page where rn <= ? order by debate_id, round, seat`,
+            [`{${ids.join(',')}}`, after ?? 0, first + 1],
+          );
+          const turns = rows.map((row) => em.map(DebateTurn, row));
+          for (const id of ids) pages.set(`${id}|${first}|${after ?? ''}`, []);
+          for (const turn of turns) pages.get(`${turn.debate.id}|${first}|${after ?? ''}`)!.push(turn);
+        }
+        return keys.map((key) => pages.get(`${key.debateId}|${key.first}|${key.after ?? ''}`) ?? []);
+      },
+      { cacheKeyFn: (key) => `${key.debateId}|${key.first}|${key.after ?? ''}` },
+    ),
+  };
+}
