@@ -2,7 +2,10 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches: [string, string[]][] = [['fanout.js', ['--expose-gc']]];
+const benches: [string, string[]][] = [
+  ['fanout.js', ['--expose-gc']],
+  ['llm.js', []],
+];
 let failed = false;
 for (const [file, flags] of benches) {
   const result = spawnSync(
