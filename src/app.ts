@@ -82,16 +82,18 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     orm,
     jobs: services.jobs,
     ollama: services.ollama,
+    agentStats: services.agentStats,
     hub: realtime.hub,
-    reader: realtime.reader,
+    ephemeral: realtime.ephemeral,
     log: log.child({ component: 'replies' }),
   });
   registerDebateWorker({
     orm,
     jobs: services.jobs,
     ollama: services.ollama,
+    agentStats: services.agentStats,
     hub: realtime.hub,
-    reader: realtime.reader,
+    ephemeral: realtime.ephemeral,
     log: log.child({ component: 'debates' }),
   });
   services.jobs.start(realtime.listener);
@@ -180,6 +182,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
       (closing ??= (async () => {
         await apollo.stop(); // drains HTTP (and, through the hook above, the WebSockets)
         await services.jobs.stop();
+        services.agentStats.stop();
         await services.circuits.dispose();
         await realtime.stop();
         await orm.close();

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ServiceUnavailableError } from '../common/errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -39,6 +38,13 @@ export interface JobQueueOptions {
   pollMs: number;
 }
 
+/** A Postgres text[] literal (knex would spread a JS array into a list of parameters). */
+const textArray = (values: string[]) =>
+  `{${values.map((value) => `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`).join(',')}}`;
+
+/** Jobs claimed per statement: enough to fill a burst quickly, few enough to spread across replicas. */
+const CLAIM_BATCH = 16;
+
 /** Thrown when the lease was lost before completing: another worker owns the job now. */
 class LeaseLostError extends Error {}
 
@@ -49,7 +55,8 @@ class LeaseLostError extends Error {}
  */
 export class JobQueue {
   private readonly handlers = new Map<string, { run: JobHandler; onFinalFailure?: FinalFailureHandler }>();
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, { job: Job; controller: AbortController }>();
+  private renewer: NodeJS.Timeout | undefined;
   private readonly wake = () => this.poll();
   private listener: EventListener | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -100,6 +107,8 @@ export class JobQueue {
     listener.on('listening', this.wake);
     this.timer = setInterval(() => this.poll(), this.options.pollMs);
     this.timer.unref();
+    this.renewer = setInterval(() => void this.renewLeases(), this.options.leaseMs / 3);
+    this.renewer.unref();
     this.poll();
   }
 
@@ -107,16 +116,17 @@ export class JobQueue {
   stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
-    for (const controller of this.running.values()) controller.abort(new Error('shutting down'));
+    clearInterval(this.renewer);
+    for (const { controller } of this.running.values()) controller.abort(new Error('shutting down'));
     this.listener?.off('job', this.wake);
     this.listener?.off('listening', this.wake);
   }
 
   /** Aborts a running job here, e.g. a reply whose generation was stopped. */
   abort(jobId: string, reason: string): boolean {
-    const controller = this.running.get(jobId);
-    controller?.abort(new Error(reason));
-    return Boolean(controller);
+    const running = this.running.get(jobId);
+    running?.controller.abort(new Error(reason));
+    return Boolean(running);
   }
 
   private poll(): void {
@@ -125,9 +135,9 @@ export class JobQueue {
     void (async () => {
       try {
         while (!this.stopped && this.running.size < this.options.concurrency) {
-          const job = await this.claim();
-          if (!job) break;
-          void this.run(job);
+          const jobs = await this.claim(Math.min(CLAIM_BATCH, this.options.concurrency - this.running.size));
+          for (const job of jobs) void this.run(job);
+          if (jobs.length === 0) break;
         }
       } catch (err) {
         if (err instanceof ServiceUnavailableError)
@@ -139,36 +149,62 @@ export class JobQueue {
     })();
   }
 
-  private async claim(): Promise<Job | undefined> {
-    const leaseToken = `${this.options.replicaId}:${randomUUID()}`;
-    const rows: (Omit<Job, 'maxAttempts' | 'leaseToken'> & { max_attempts: number })[] =
+  /** Claims up to `limit` due jobs in one statement, each with its own fencing token. */
+  private async claim(limit: number): Promise<Job[]> {
+    const rows: (Omit<Job, 'maxAttempts' | 'leaseToken'> & { max_attempts: number; lease_owner: string })[] =
       await this.db.execute(() =>
         this.orm.em.getConnection().execute(
-          `update jobs set status = 'RUNNING', lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?),
-                attempts = attempts + 1, updated_at = now()
-          where id = (
+          `update jobs set status = 'RUNNING', lease_owner = ? || ':' || gen_random_uuid(),
+                lease_expires_at = now() + make_interval(secs => ?), attempts = attempts + 1, updated_at = now()
+          where id in (
             select id from jobs
              where kind = any(?::text[]) and (
                (status = 'QUEUED' and run_after <= now()) or (status = 'RUNNING' and lease_expires_at < now()))
-             order by run_after limit 1 for update skip locked)
-          returning id, kind, key, payload, attempts, max_attempts`,
+             order by run_after limit ? for update skip locked)
+          returning id, kind, key, payload, attempts, max_attempts, lease_owner`,
           // knex would spread a JS array into a list: pass a Postgres array literal instead.
-          [leaseToken, this.options.leaseMs / 1000, `{${[...this.handlers.keys()].join(',')}}`],
+          [
+            this.options.replicaId,
+            this.options.leaseMs / 1000,
+            `{${[...this.handlers.keys()].join(',')}}`,
+            limit,
+          ],
         ),
       );
-    const row = rows[0];
-    return row ? { ...row, maxAttempts: row.max_attempts, leaseToken } : undefined;
+    return rows.map(({ max_attempts, lease_owner, ...row }) => ({
+      ...row,
+      maxAttempts: max_attempts,
+      leaseToken: lease_owner,
+    }));
+  }
+
+  /**
+   * Renews every lease held here in one statement (every lease/3). A job whose claim is no longer in the
+   * table (taken over after its lease ran out) is aborted: it must stop and write nothing.
+   */
+  private async renewLeases(): Promise<void> {
+    const held = [...this.running.values()];
+    if (held.length === 0) return;
+    try {
+      const rows: { lease_owner: string }[] = await this.db.execute(() =>
+        this.orm.em.getConnection().execute(
+          `update jobs set lease_expires_at = now() + make_interval(secs => ?)
+            where status = 'RUNNING' and lease_owner = any(?::text[]) returning lease_owner`,
+          [this.options.leaseMs / 1000, textArray(held.map((run) => run.job.leaseToken))],
+        ),
+      );
+      const renewed = new Set(rows.map((row) => row.lease_owner));
+      for (const run of held)
+        if (!renewed.has(run.job.leaseToken)) run.controller.abort(new LeaseLostError('lease lost'));
+    } catch (err) {
+      // The database may be away: the jobs go on; if it stays away their leases run out elsewhere too.
+      this.log.warn({ err, jobs: held.length }, 'could not renew leases');
+    }
   }
 
   private async run(job: Job): Promise<void> {
     const controller = new AbortController();
-    this.running.set(job.id, controller);
-    const renew = setInterval(() => {
-      this.extendLease(job).then(
-        (held) => held || controller.abort(new LeaseLostError('lease lost')),
-        (err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not renew lease'),
-      );
-    }, this.options.leaseMs / 3);
+    this.running.set(job.id, { job, controller });
     const log = this.log.child({ jobId: job.id, kind: job.kind, attempt: job.attempts });
     try {
       await runWithCorrelationId(`job:${job.id}`, () =>
@@ -188,21 +224,9 @@ export class JobQueue {
         );
       }
     } finally {
-      clearInterval(renew);
       this.running.delete(job.id);
       this.poll();
     }
-  }
-
-  private async extendLease(job: Job): Promise<boolean> {
-    const rows: unknown[] = await this.db.execute(() =>
-      this.orm.em.getConnection().execute(
-        `update jobs set lease_expires_at = now() + make_interval(secs => ?)
-          where id = ? and status = 'RUNNING' and lease_owner = ? returning id`,
-        [this.options.leaseMs / 1000, job.id, job.leaseToken],
-      ),
-    );
-    return rows.length > 0;
   }
 
   private async complete(job: Job, effect: (tx: EntityManager) => Promise<void>): Promise<void> {

@@ -7,6 +7,7 @@ import type { GuardedCircuit } from '../resilience/circuit.js';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import { AgentsService } from './agents/agents.service.js';
+import { AgentStats } from './agents/agent-stats.js';
 import { ConversationsService } from './conversations/conversations.service.js';
 import { DebatesService } from './debates/debates.service.js';
 import { BreakersService } from './breakers/breakers.service.js';
@@ -20,6 +21,7 @@ export interface Services {
   auth: AuthService;
   users: UsersService;
   agents: AgentsService;
+  agentStats: AgentStats;
   breakers: BreakersService;
   circuits: CircuitRegistry;
   /** Postgres's circuit (`postgres`): background work goes through it; requests fail fast while it is open. */
@@ -59,6 +61,7 @@ export async function createServices(orm: MikroORM, config: Config, log: Logger)
     auth: new AuthService(tokens, config.jwt, audit),
     users: new UsersService(audit),
     agents: new AgentsService(audit),
+    agentStats: new AgentStats(orm, log.child({ component: 'agent-stats' })),
     breakers,
     circuits,
     database,

@@ -116,12 +116,58 @@ export async function readHead(reader: EventReader, stream: string): Promise<Str
     : { lastSeq: 0, prunedThrough: 0 };
 }
 
-/** Publishes an ephemeral event to every replica (outside any transaction: it is not part of a change). */
-export async function publishEphemeral(
-  reader: EventReader,
-  event: { stream: string; type: string; entityId?: string; payload: Record<string, unknown> },
-): Promise<void> {
-  const body = JSON.stringify(event);
-  if (Buffer.byteLength(body) > EPHEMERAL_MAX_BYTES) throw new Error('ephemeral event too large for NOTIFY');
-  await reader.execute(`select pg_notify('${EPHEMERAL_CHANNEL}', ?)`, [body]);
+export interface EphemeralEvent {
+  stream: string;
+  type: string;
+  entityId?: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Ephemeral events (token deltas) leave this process in batches: everything queued while the previous
+ * batch was in flight goes out in one statement, in the order it was queued. Under load that is one
+ * round trip per batch instead of one per delta per reply (and a busy database makes batches bigger,
+ * not queues longer); idle, an event waits only for the current tick.
+ */
+export class EphemeralPublisher {
+  private queue: { body: string; done: () => void }[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly reader: EventReader,
+    private readonly onError: (err: unknown, events: number) => void,
+  ) {}
+
+  /** Resolves once the event has been handed to Postgres (or dropped after an error, which is reported). */
+  publish(event: EphemeralEvent): Promise<void> {
+    const body = JSON.stringify(event);
+    if (Buffer.byteLength(body) > EPHEMERAL_MAX_BYTES)
+      return Promise.reject(new Error('ephemeral event too large for NOTIFY'));
+    return new Promise((resolve) => {
+      this.queue.push({ body, done: resolve });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        await this.reader.execute(
+          `select pg_notify('${EPHEMERAL_CHANNEL}', body)
+             from json_array_elements_text(?::json) with ordinality as batch(body, n) order by n`,
+          // One JSON array parameter: knex would spread a JS array into a list of parameters.
+          [JSON.stringify(batch.map((event) => event.body))],
+        );
+      } catch (err) {
+        this.onError(err, batch.length); // live-only events: a lost batch is a gap in a live view, nothing more
+      }
+      for (const event of batch) event.done();
+    }
+    this.flushing = false;
+  }
 }

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
-import type { EventReader } from './event-log.js';
+import { EphemeralPublisher, type EventReader } from './event-log.js';
 import { EventHub } from './event-hub.js';
 import { EventListener } from './listener.js';
 import { EventRetention } from './retention.js';
@@ -11,8 +11,10 @@ export type { EventHub } from './event-hub.js';
 
 export interface Realtime {
   hub: EventHub;
-  /** Reads (and ephemeral publishes) on the ORM pool. */
+  /** Reads on the ORM pool. */
   reader: EventReader;
+  /** Live-only events (token deltas), batched: see `EphemeralPublisher`. */
+  ephemeral: EphemeralPublisher;
   listener: EventListener;
   retention: EventRetention;
   start(): Promise<void>;
@@ -38,9 +40,13 @@ export function createRealtime(orm: MikroORM, config: Config, log: Logger): Real
     config.realtime.pruneIntervalMs,
     log.child({ component: 'event-retention' }),
   );
+  const ephemeral = new EphemeralPublisher(reader, (err, events) =>
+    log.warn({ err, events }, 'could not publish live events'),
+  );
   return {
     hub,
     reader,
+    ephemeral,
     listener,
     retention,
     start: async () => {

@@ -1,20 +1,22 @@
 import type { Logger } from '../observability/logger.js';
 import type { EventHub } from './event-hub.js';
-import { publishEphemeral, type EventReader } from './event-log.js';
+import type { EphemeralPublisher } from './event-log.js';
 
 /**
  * Live output of something being generated (a reply, a debate turn): ephemeral events on its stream,
- * published in order through one chain (two NOTIFYs in flight on different pool connections may
- * arrive in either order), with text deltas coalesced every `flushMs`.
+ * in order (the process's one publisher sends batches one after another: two NOTIFYs in flight on
+ * different pool connections could arrive in either order), with text deltas coalesced every `flushMs`
+ * and never more than one delta of this output waiting for the database.
  */
 export class LiveOutput {
   private chain: Promise<void> = Promise.resolve();
   private pending = '';
+  private inFlight = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly options: {
-      reader: EventReader;
+      publisher: EphemeralPublisher;
       stream: string;
       deltaType: string;
       /** Added to every event's payload (which reply, which turn). */
@@ -40,6 +42,8 @@ export class LiveOutput {
   /** Publishes what is pending; resolves when everything queued so far is out. */
   flush(): Promise<void> {
     if (!this.pending) return this.chain;
+    // While the last delta still waits for the database, more text joins the next one instead of queueing.
+    if (this.inFlight) return this.chain.then(() => this.flush());
     const delta = this.pending;
     this.pending = '';
     return this.publish(this.options.deltaType, { delta });
@@ -52,10 +56,12 @@ export class LiveOutput {
   }
 
   private publish(type: string, payload: Record<string, unknown>): Promise<void> {
-    const { reader, stream, context, log } = this.options;
-    this.chain = this.chain
-      .then(() => publishEphemeral(reader, { stream, type, payload: { ...context, ...payload } }))
-      .catch((err: unknown) => log.warn({ err, type, stream }, 'could not publish a live event'));
+    const { publisher, stream, context, log } = this.options;
+    this.inFlight += 1;
+    this.chain = publisher
+      .publish({ stream, type, payload: { ...context, ...payload } })
+      .catch((err: unknown) => log.warn({ err, type, stream }, 'could not publish a live event'))
+      .finally(() => void (this.inFlight -= 1));
     return this.chain;
   }
 }

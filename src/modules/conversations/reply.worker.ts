@@ -4,12 +4,12 @@ import type { Message as ChatMessage } from 'ollama';
 import type { Job, JobContext, JobQueue } from '../../jobs/job-queue.js';
 import type { OllamaProvider } from '../../llm/ollama.provider.js';
 import type { Logger } from '../../observability/logger.js';
-import type { EventReader } from '../../realtime/event-log.js';
+import type { EphemeralPublisher } from '../../realtime/event-log.js';
 import { LiveOutput, watchForStop } from '../../realtime/live-output.js';
 import { agentChatOptions } from '../../llm/agent-chat-options.js';
 import type { EventHub } from '../../realtime/index.js';
 import { Agent } from '../agents/agent.entity.js';
-import { recordAgentWork } from '../agents/agent-stats.js';
+import type { AgentStats } from '../agents/agent-stats.js';
 import { Conversation, Message, MessageRole, MessageStatus } from './conversation.entity.js';
 import { ConversationEventType, conversationStream, recordMessageEvent } from './conversations.events.js';
 import { nextPosition, REPLY_JOB, type ReplyJobPayload } from './conversations.service.js';
@@ -44,8 +44,9 @@ export interface ReplyWorkerDeps {
   orm: MikroORM;
   jobs: JobQueue;
   ollama: OllamaProvider;
+  agentStats: AgentStats;
   hub: EventHub;
-  reader: EventReader;
+  ephemeral: EphemeralPublisher;
   log: Logger;
 }
 
@@ -64,7 +65,7 @@ export function registerReplyWorker(deps: ReplyWorkerDeps): void {
         await deps.orm.em
           .fork()
           .transactional((tx) =>
-            storeReply(tx, payload, { content: '', status: MessageStatus.FAILED, error }),
+            storeReply(deps, tx, payload, { content: '', status: MessageStatus.FAILED, error }),
           );
       },
     },
@@ -94,7 +95,7 @@ async function reply(
     signal: context.signal,
   });
   const live = new LiveOutput({
-    reader: deps.reader,
+    publisher: deps.ephemeral,
     stream,
     deltaType: ConversationEventType.REPLY_DELTA,
     context: { replyTo: userMessageId, version: job.payload.version },
@@ -126,7 +127,7 @@ async function reply(
     await live.close();
     const latencyMs = Math.round(performance.now() - started);
     await context.complete((tx) =>
-      storeReply(tx, job.payload, {
+      storeReply(deps, tx, job.payload, {
         content: result.content,
         status: MessageStatus.COMPLETE,
         promptTokens: result.promptTokens,
@@ -140,7 +141,7 @@ async function reply(
     if (stop.signal.aborted && !context.signal.aborted) {
       await live.close();
       await context.complete((tx) =>
-        storeReply(tx, job.payload, {
+        storeReply(deps, tx, job.payload, {
           content: text,
           status: MessageStatus.STOPPED,
           latencyMs: Math.round(performance.now() - started),
@@ -156,6 +157,7 @@ async function reply(
 }
 
 async function storeReply(
+  deps: ReplyWorkerDeps,
   tx: EntityManager,
   payload: ReplyJobPayload,
   reply: {
@@ -195,5 +197,5 @@ async function storeReply(
     message,
   );
   if (reply.agentId && reply.status === MessageStatus.COMPLETE)
-    await recordAgentWork(tx, reply.agentId, message);
+    await deps.agentStats.record(tx, reply.agentId, message);
 }

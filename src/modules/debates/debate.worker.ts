@@ -6,11 +6,11 @@ import type { Job, JobContext, JobQueue } from '../../jobs/job-queue.js';
 import { agentChatOptions } from '../../llm/agent-chat-options.js';
 import type { ChatResult, OllamaProvider } from '../../llm/ollama.provider.js';
 import type { Logger } from '../../observability/logger.js';
-import type { EventReader } from '../../realtime/event-log.js';
+import type { EphemeralPublisher } from '../../realtime/event-log.js';
 import type { EventHub } from '../../realtime/index.js';
 import { LiveOutput, watchForStop } from '../../realtime/live-output.js';
 import { Agent } from '../agents/agent.entity.js';
-import { recordAgentWork } from '../agents/agent-stats.js';
+import type { AgentStats } from '../agents/agent-stats.js';
 import { consensusScore, positionChanges, type PositionVote } from './consensus.js';
 import {
   ConclusionReason,
@@ -62,8 +62,9 @@ export interface DebateWorkerDeps {
   orm: MikroORM;
   jobs: JobQueue;
   ollama: OllamaProvider;
+  agentStats: AgentStats;
   hub: EventHub;
-  reader: EventReader;
+  ephemeral: EphemeralPublisher;
   log: Logger;
 }
 
@@ -267,7 +268,7 @@ async function playTurn(
   );
 
   const output = new LiveOutput({
-    reader: deps.reader,
+    publisher: deps.ephemeral,
     stream: debateStream(debate.id),
     deltaType: DebateEventType.TURN_DELTA,
     context: { status: DebateStatus.RUNNING, round: step.round, seat: step.seat },
@@ -304,7 +305,7 @@ async function playTurn(
     await output.close();
     const latencyMs = Math.round(performance.now() - started);
     await context.complete((tx) =>
-      storeTurn(tx, deps.jobs, payload, step, transcript, {
+      storeTurn(tx, deps, payload, step, transcript, {
         agentId: agent.id,
         content: parsed.ok ? parsed.value.argument : raw,
         position: parsed.ok ? parsed.value.position : null,
@@ -331,7 +332,7 @@ const votesOf = (turns: DebateTurn[]): PositionVote[] =>
 
 async function storeTurn(
   tx: EntityManager,
-  jobs: JobQueue,
+  deps: DebateWorkerDeps,
   payload: DebateStepPayload,
   step: Extract<DebateStep, { kind: 'turn' }>,
   transcript: Transcript,
@@ -350,7 +351,7 @@ async function storeTurn(
   debate.turnCount += 1;
   if (!turn.valid) debate.invalidTurnCount += 1;
   debate.tokensUsed += turn.promptTokens + turn.completionTokens;
-  await recordAgentWork(tx, agentId, turn); // flushes: the unique (debate, round, seat) is checked here
+  await deps.agentStats.record(tx, agentId, turn); // flushes: the unique (debate, round, seat) is checked here
   let seq = await recordDebateEvent(tx, debate, DebateEventType.TURN_COMPLETED, {
     round: step.round,
     seat: step.seat,
@@ -398,7 +399,7 @@ async function storeTurn(
   }
   debate.nextStep = next;
   debate.updatedAt = new Date();
-  await enqueueNextStep(tx, jobs, debate, seq);
+  await enqueueNextStep(tx, deps.jobs, debate, seq);
 }
 
 async function moderate(
@@ -435,7 +436,7 @@ async function moderate(
     const current = await lockDebate(tx, payload.debateId);
     if (!isCurrent(current, payload)) return;
     current.tokensUsed += tokensOf(result);
-    await recordAgentWork(tx, moderator.id, result);
+    await deps.agentStats.record(tx, moderator.id, result);
     await tx.nativeUpdate(DebateRound, { debate: current.id, number: round }, { moderatorNote: note });
     const seq = await recordDebateEvent(tx, current, DebateEventType.MODERATOR_NOTE, { round, reason: note });
     const budgetSpent = current.tokenBudget !== null && current.tokensUsed >= current.tokenBudget;
@@ -499,7 +500,7 @@ async function conclude(
     if (!isCurrent(current, payload)) return;
     if (spent && moderator) {
       current.tokensUsed += tokensOf(spent);
-      await recordAgentWork(tx, moderator.id, spent);
+      await deps.agentStats.record(tx, moderator.id, spent);
     }
     for (const participant of transcript.participants) {
       const last = finalTurns.get(participant.seat);
