@@ -214,7 +214,10 @@ export class JobQueue {
         }),
       );
     } catch (error) {
-      if (controller.signal.aborted && !(error instanceof ServiceUnavailableError)) {
+      if (error instanceof LeaseLostError) {
+        // Completing found the job claimed by someone else: theirs to finish, nothing to record here.
+        log.info({ reason: error.message }, 'job stopped: lease lost');
+      } else if (controller.signal.aborted && !(error instanceof ServiceUnavailableError)) {
         log.info({ reason: String(controller.signal.reason) }, 'job stopped');
       } else {
         // Recording the failure needs the database; if it is away, the lease runs out and the job is
@@ -250,11 +253,11 @@ export class JobQueue {
    */
   private async fail(job: Job, error: unknown, log: Logger): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
-    const execute = (sql: string, params: unknown[]) =>
+    const execute = (sql: string, params: unknown[]): Promise<unknown[]> =>
       this.db.execute(() => this.orm.em.getConnection().execute(sql, params));
     // Only a breaker's refusal waits without using an attempt; a request that keeps failing on a closed
     // breaker (one bad prompt among good ones) uses its attempts and ends FAILED instead of looping.
-    if (error instanceof ServiceUnavailableError && error.details.circuit !== undefined) {
+    if (error instanceof ServiceUnavailableError && error.details.circuitState !== undefined) {
       const wait = Number(error.details.retryAfter ?? 1);
       log.info({ waitSeconds: wait, reason: message }, 'job waits for a dependency');
       await execute(
@@ -267,10 +270,10 @@ export class JobQueue {
     }
     const final = job.attempts >= job.maxAttempts;
     log[final ? 'error' : 'warn']({ err: error }, final ? 'job failed' : 'job failed; will retry');
-    await execute(
+    const recorded: unknown[] = await execute(
       `update jobs set status = ?, run_after = now() + make_interval(secs => ?), lease_owner = null,
               lease_expires_at = null, last_error = ?, updated_at = now()
-        where id = ? and lease_owner = ?`,
+        where id = ? and lease_owner = ? returning id`,
       [
         final ? JobStatus.FAILED : JobStatus.QUEUED,
         Math.min(60, 2 ** job.attempts),
@@ -279,6 +282,8 @@ export class JobQueue {
         job.leaseToken,
       ],
     );
-    if (final) await this.handlers.get(job.kind)?.onFinalFailure?.(job, message);
+    // Only the claim that recorded the failure may act on it: a worker whose lease was taken over must
+    // not fail work that another worker is still doing.
+    if (final && recorded.length > 0) await this.handlers.get(job.kind)?.onFinalFailure?.(job, message);
   }
 }

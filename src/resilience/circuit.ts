@@ -135,14 +135,19 @@ export class GuardedCircuit extends EventEmitter<{ transition: [Transition] }> {
     }
   }
 
-  /** What callers get while it is open: SERVICE_UNAVAILABLE naming the circuit, with `retryAfter` seconds. */
+  /**
+   * What callers get while it is open (or half-open and busy with its probes): SERVICE_UNAVAILABLE naming
+   * the circuit and its state, with `retryAfter` seconds.
+   */
   unavailable(): ServiceUnavailableError {
-    const until = this.snapshot().openUntil;
+    const { state, openUntil } = this.snapshot();
     return new ServiceUnavailableError(
-      `${this.name} is unavailable: its circuit is open${until ? ` until ${until.toISOString()}` : ''}`,
+      `${this.name} is unavailable: its circuit is open${openUntil ? ` until ${openUntil.toISOString()}` : ''}`,
       {
         circuit: this.name,
-        retryAfter: until ? Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000)) : 1,
+        // Marks a refusal by the breaker itself (no call was made): work may wait without using an attempt.
+        circuitState: state,
+        retryAfter: openUntil ? Math.max(1, Math.ceil((openUntil.getTime() - Date.now()) / 1000)) : 1,
       },
     );
   }

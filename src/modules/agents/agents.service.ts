@@ -133,9 +133,12 @@ export class AgentsService {
       return await this.deleteNow(em, actor, id);
     } catch (error) {
       if (error instanceof ForeignKeyConstraintViolationException) {
-        throw new ConflictError('This agent has conversations: set its status to DISABLED instead', {
-          field: 'id',
-        });
+        throw new ConflictError(
+          'This agent is in use (by conversations or debates): set its status to DISABLED instead',
+          {
+            field: 'id',
+          },
+        );
       }
       throw error;
     }

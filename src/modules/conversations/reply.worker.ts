@@ -20,9 +20,12 @@ const chatRole = {
   [MessageRole.SYSTEM]: 'system',
 };
 
-/** The prompt: the agent's system prompt, then the conversation up to the message being answered. */
+/**
+ * The prompt: the agent's system prompt, then the conversation up to the message being answered, each
+ * message followed by the newest version of its reply (a regenerated reply is stored at the end of the
+ * conversation but belongs after the message it answers).
+ */
 export function buildChat(agent: Agent, history: Message[], answering: Message): ChatMessage[] {
-  // Only the newest version of each reply is part of the conversation's history.
   const newest = new Map<string, Message>();
   for (const message of history) {
     if (message.role !== MessageRole.ASSISTANT || !message.replyTo || message.status === MessageStatus.FAILED)
@@ -32,10 +35,12 @@ export function buildChat(agent: Agent, history: Message[], answering: Message):
   }
   const messages: ChatMessage[] = agent.systemPrompt ? [{ role: 'system', content: agent.systemPrompt }] : [];
   for (const message of history) {
+    if (message.role === MessageRole.ASSISTANT) continue; // placed after the message it answers
     if (message.position > answering.position) break;
-    if (message.role === MessageRole.ASSISTANT && newest.get(message.replyTo ?? '') !== message) continue;
-    if (message.role === MessageRole.ASSISTANT && message.status === MessageStatus.FAILED) continue;
     messages.push({ role: chatRole[message.role], content: message.content });
+    if (message.id === answering.id) break;
+    const reply = newest.get(message.id);
+    if (reply) messages.push({ role: 'assistant', content: reply.content });
   }
   return messages;
 }

@@ -192,8 +192,7 @@ async function runStep(deps: DebateWorkerDeps, job: Job, context: JobContext): P
   try {
     const transcript = await readTranscript(em, debate);
     const step = payload.step;
-    if (step.kind === 'turn')
-      await playTurn(deps, transcript, payload, step, context, stop.signal, job.attempts);
+    if (step.kind === 'turn') await playTurn(deps, transcript, job, step, context, stop.signal);
     else if (step.kind === 'moderate')
       await moderate(deps, transcript, payload, step.round, context, stop.signal);
     else await conclude(deps, transcript, payload, step.reason, context, stop.signal);
@@ -203,8 +202,9 @@ async function runStep(deps: DebateWorkerDeps, job: Job, context: JobContext): P
       await context.complete(async () => undefined);
       return;
     }
-    if (error instanceof ServiceUnavailableError) {
-      // Ollama's breaker is open: the debate pauses, visibly, and tries again when it may close.
+    if (error instanceof ServiceUnavailableError && String(error.details.circuit).startsWith('ollama:')) {
+      // Ollama is away (its breaker open, or failing after retries): the debate pauses, visibly, and
+      // tries again by itself when the breaker may let calls through (or after a few seconds).
       await context.complete((tx) => pauseForDependency(tx, deps.jobs, payload, error));
       return;
     }
@@ -247,25 +247,37 @@ const tokensOf = (result: ChatResult) => result.promptTokens + result.completion
 async function playTurn(
   deps: DebateWorkerDeps,
   transcript: Transcript,
-  payload: DebateStepPayload,
+  job: Job,
   step: Extract<DebateStep, { kind: 'turn' }>,
   context: JobContext,
   signal: AbortSignal,
-  attempt: number,
 ): Promise<void> {
+  const payload = job.payload as unknown as DebateStepPayload;
+  const attempt = job.attempts;
   const started = performance.now();
   const { debate } = transcript;
   const participant = transcript.participants.find((candidate) => candidate.seat === step.seat);
   if (!participant) throw new Error(`debate ${debate.id} has no seat ${step.seat}`);
   const agent = transcript.agents.get(participant.agent.id)!;
-  await deps.orm.em.fork().transactional((tx) =>
-    recordDebateEvent(tx, debate, DebateEventType.TURN_STARTED, {
+  // Only while the step is still the debate's current one and this claim still holds its job (a stalled
+  // worker must not announce a turn that another now plays).
+  const announced = await deps.orm.em.fork().transactional(async (tx) => {
+    const current = await lockDebate(tx, payload.debateId);
+    if (!isCurrent(current, payload)) return false;
+    const held = await tx.execute(
+      `select 1 from jobs where id = ? and status = 'RUNNING' and lease_owner = ?`,
+      [job.id, job.leaseToken],
+    );
+    if (held.length === 0) return false;
+    await recordDebateEvent(tx, current, DebateEventType.TURN_STARTED, {
       round: step.round,
       seat: step.seat,
       agentId: agent.id,
       ...(attempt > 1 ? { reason: `attempt ${attempt}` } : {}),
-    }),
-  );
+    });
+    return true;
+  });
+  if (!announced) return context.complete(async () => undefined);
 
   const output = new LiveOutput({
     publisher: deps.ephemeral,
@@ -299,8 +311,8 @@ async function playTurn(
       promptTokens += second.promptTokens;
       completionTokens += second.completionTokens;
       const reparsed = parseTurnOutput(second.content);
-      if (reparsed.ok) parsed = reparsed;
-      else raw = second.content;
+      parsed = reparsed;
+      if (!reparsed.ok) raw = second.content;
     }
     await output.close();
     const latencyMs = Math.round(performance.now() - started);
@@ -543,7 +555,8 @@ async function pauseForDependency(
   debate.epoch += 1;
   debate.updatedAt = new Date();
   await recordDebateEvent(tx, debate, DebateEventType.STATUS_CHANGED, { reason: error.message });
-  await enqueueAutoResume(tx, jobs, debate, Number(error.details.retryAfter ?? 1));
+  const breakerRefused = error.details.circuitState !== undefined;
+  await enqueueAutoResume(tx, jobs, debate, breakerRefused ? Number(error.details.retryAfter ?? 1) : 5);
 }
 
 async function failDebate(tx: EntityManager, payload: DebateStepPayload, message: string): Promise<void> {
