@@ -205,7 +205,9 @@ async function runStep(deps: DebateWorkerDeps, job: Job, context: JobContext): P
     if (error instanceof ServiceUnavailableError && String(error.details.circuit).startsWith('ollama:')) {
       // Ollama is away (its breaker open, or failing after retries): the debate pauses, visibly, and
       // tries again by itself when the breaker may let calls through (or after a few seconds).
-      await context.complete((tx) => pauseForDependency(tx, deps.jobs, payload, error));
+      // Name the breaker if it has opened meanwhile: its refusal says until when, and when to try again.
+      const reason = deps.ollama.circuit.isOpen ? deps.ollama.circuit.unavailable() : error;
+      await context.complete((tx) => pauseForDependency(tx, deps.jobs, payload, reason));
       return;
     }
     if (error instanceof DomainError) {

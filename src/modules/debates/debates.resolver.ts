@@ -73,7 +73,7 @@ export class DebatesResolver {
 
   @Mutation(() => Debate, {
     description:
-      'Pause a RUNNING debate at once (a turn being generated is dropped and played again on resume). Its creator or an ADMIN; OPERATOR+.',
+      'Pause a RUNNING debate at once (a turn being generated is dropped and played again on resume), or hold one paused for a dependency so it does not resume by itself. Its creator or an ADMIN; OPERATOR+.',
   })
   pauseDebate(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Debate> {
     return ctx.services.debates.pause(ctx.em, ctx.user!, id);

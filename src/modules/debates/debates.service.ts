@@ -143,7 +143,9 @@ export class DebatesService {
   /** Takes effect at once: a turn being generated is abandoned (and played again on resume). */
   pause(em: EntityManager, actor: AuthUser, id: string): Promise<Debate> {
     return this.control(em, actor, id, 'pauseDebate', async (tx, debate) => {
-      if (debate.status !== DebateStatus.RUNNING)
+      // Pausing one that waits for a dependency holds it: it will not resume by itself.
+      const waiting = debate.status === DebateStatus.PAUSED && debate.pauseKind === PauseKind.DEPENDENCY;
+      if (debate.status !== DebateStatus.RUNNING && !waiting)
         throw new ConflictError(`This debate is ${debate.status}; only a RUNNING debate can be paused`);
       debate.status = DebateStatus.PAUSED;
       debate.pauseKind = PauseKind.MANUAL;
