@@ -10,8 +10,6 @@ export interface DebateStepPayload {
   /** The debate's epoch when queued: the step writes only while it is still current. */
   epoch: number;
   step: DebateStep;
-  /** The debate stream's seq when queued: a pause or cancel since then reaches the running step. */
-  afterSeq: number;
 }
 
 const stepKey = (step: DebateStep) =>
@@ -21,18 +19,12 @@ const stepKey = (step: DebateStep) =>
  * Queues the debate's next step (its `nextStep`) under its current epoch. The key is deterministic, so
  * a step completed twice (a crash between commit and ack) still queues its successor once.
  */
-export async function enqueueNextStep(
-  tx: EntityManager,
-  jobs: JobQueue,
-  debate: Debate,
-  afterSeq: number,
-): Promise<void> {
+export async function enqueueNextStep(tx: EntityManager, jobs: JobQueue, debate: Debate): Promise<void> {
   if (!debate.nextStep) return;
   const payload: DebateStepPayload = {
     debateId: debate.id,
     epoch: debate.epoch,
     step: debate.nextStep,
-    afterSeq,
   };
   await jobs.enqueue(tx, {
     kind: DEBATE_STEP_JOB,

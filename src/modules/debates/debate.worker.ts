@@ -97,8 +97,8 @@ export function registerDebateWorker(deps: DebateWorkerDeps): void {
       const debate = await lockDebate(tx, debateId);
       if (debate?.status !== DebateStatus.PAUSED || debate.pauseKind !== PauseKind.DEPENDENCY) return;
       if (debate.epoch !== epoch) return;
-      const seq = await resumeDebate(tx, debate, 'resumed: trying the dependency again');
-      await enqueueNextStep(tx, deps.jobs, debate, seq);
+      await resumeDebate(tx, debate, 'resumed: trying the dependency again');
+      await enqueueNextStep(tx, deps.jobs, debate);
     }),
   );
 }
@@ -175,20 +175,27 @@ async function readTranscript(em: EntityManager, debate: Debate): Promise<Transc
 
 async function runStep(deps: DebateWorkerDeps, job: Job, context: JobContext): Promise<void> {
   const payload = job.payload as unknown as DebateStepPayload;
-  const em = deps.orm.em.fork();
-  const debate = await em.findOne(Debate, payload.debateId);
-  // Paused, cancelled or moved on since this step was queued: nothing to do.
-  if (!isCurrent(debate, payload)) return context.complete(async () => undefined);
-
-  // A pause or cancel anywhere reaches this step through the debate's stream and abandons it.
-  const stop = await watchForStop(deps.hub, debateStream(debate.id), {
-    afterSeq: payload.afterSeq,
+  // Listen first, then read the row: a pause or cancel committed before the read shows in the row, one
+  // committed after it arrives on the stream (no replay, and no cursor check, needed).
+  const stop = await watchForStop(deps.hub, debateStream(payload.debateId), {
+    afterSeq: undefined,
     stops: (event) =>
       event.type === DebateEventType.STATUS_CHANGED && event.payload.status !== DebateStatus.RUNNING
         ? `debate ${String(event.payload.status)}`
         : undefined,
     signal: context.signal,
   });
+  const em = deps.orm.em.fork();
+  const debate = await em.findOne(Debate, payload.debateId).catch(async (error: unknown) => {
+    await stop.dispose();
+    throw error;
+  });
+  // Paused, cancelled or moved on since this step was queued: nothing to do.
+  if (!isCurrent(debate, payload)) {
+    await stop.dispose();
+    return context.complete(async () => undefined);
+  }
+
   try {
     const transcript = await readTranscript(em, debate);
     const step = payload.step;
@@ -366,7 +373,7 @@ async function storeTurn(
   if (!turn.valid) debate.invalidTurnCount += 1;
   debate.tokensUsed += turn.promptTokens + turn.completionTokens;
   await deps.agentStats.record(tx, agentId, turn); // flushes: the unique (debate, round, seat) is checked here
-  let seq = await recordDebateEvent(tx, debate, DebateEventType.TURN_COMPLETED, {
+  await recordDebateEvent(tx, debate, DebateEventType.TURN_COMPLETED, {
     round: step.round,
     seat: step.seat,
     turn: turnSnapshot(turn),
@@ -392,7 +399,7 @@ async function storeTurn(
     });
     debate.consensus = result.score;
     await tx.flush();
-    seq = await recordDebateEvent(tx, debate, DebateEventType.ROUND_COMPLETED, {
+    await recordDebateEvent(tx, debate, DebateEventType.ROUND_COMPLETED, {
       round: step.round,
       roundResult: roundSnapshot(round),
       consensus: result.score,
@@ -413,7 +420,7 @@ async function storeTurn(
   }
   debate.nextStep = next;
   debate.updatedAt = new Date();
-  await enqueueNextStep(tx, deps.jobs, debate, seq);
+  await enqueueNextStep(tx, deps.jobs, debate);
 }
 
 async function moderate(
@@ -452,7 +459,7 @@ async function moderate(
     current.tokensUsed += tokensOf(result);
     await deps.agentStats.record(tx, moderator.id, result);
     await tx.nativeUpdate(DebateRound, { debate: current.id, number: round }, { moderatorNote: note });
-    const seq = await recordDebateEvent(tx, current, DebateEventType.MODERATOR_NOTE, { round, reason: note });
+    await recordDebateEvent(tx, current, DebateEventType.MODERATOR_NOTE, { round, reason: note });
     const budgetSpent = current.tokenBudget !== null && current.tokensUsed >= current.tokenBudget;
     if (conclude) current.nextStep = { kind: 'conclude', reason: ConclusionReason.MODERATOR };
     else if (budgetSpent) current.nextStep = { kind: 'conclude', reason: ConclusionReason.TOKEN_BUDGET };
@@ -461,7 +468,7 @@ async function moderate(
       current.currentRound = round + 1;
     }
     current.updatedAt = new Date();
-    await enqueueNextStep(tx, deps.jobs, current, seq);
+    await enqueueNextStep(tx, deps.jobs, current);
   });
 }
 

@@ -135,8 +135,8 @@ export class DebatesService {
       debate.currentRound = 1;
       debate.nextStep = { kind: 'turn', round: 1, seat: 1 };
       debate.startedAt = new Date();
-      const seq = await recordDebateEvent(tx, debate, DebateEventType.STATUS_CHANGED, { reason: 'started' });
-      await enqueueNextStep(tx, this.jobs, debate, seq);
+      await recordDebateEvent(tx, debate, DebateEventType.STATUS_CHANGED, { reason: 'started' });
+      await enqueueNextStep(tx, this.jobs, debate);
     });
   }
 
@@ -160,8 +160,8 @@ export class DebatesService {
     return this.control(em, actor, id, 'resumeDebate', async (tx, debate) => {
       if (debate.status !== DebateStatus.PAUSED)
         throw new ConflictError(`This debate is ${debate.status}; only a PAUSED debate can be resumed`);
-      const seq = await resumeDebate(tx, debate, `resumed by ${actor.email}`);
-      await enqueueNextStep(tx, this.jobs, debate, seq);
+      await resumeDebate(tx, debate, `resumed by ${actor.email}`);
+      await enqueueNextStep(tx, this.jobs, debate);
     });
   }
 
@@ -243,12 +243,12 @@ export class DebatesService {
   }
 }
 
-/** PAUSED → RUNNING under a new epoch; the caller queues the next step with the returned seq. */
-export async function resumeDebate(tx: EntityManager, debate: Debate, reason: string): Promise<number> {
+/** PAUSED → RUNNING under a new epoch; the caller queues the next step. */
+export async function resumeDebate(tx: EntityManager, debate: Debate, reason: string): Promise<void> {
   debate.status = DebateStatus.RUNNING;
   debate.pauseKind = null;
   debate.statusReason = null;
   debate.epoch += 1;
   debate.updatedAt = new Date();
-  return recordDebateEvent(tx, debate, DebateEventType.STATUS_CHANGED, { reason });
+  await recordDebateEvent(tx, debate, DebateEventType.STATUS_CHANGED, { reason });
 }
