@@ -8,7 +8,8 @@ import {
   SendMessageDocument,
   type ConversationEventsSubscription,
 } from '../src/sdk/generated/graphql.js';
-import { benchMessage, now } from './llm-shared.js';
+import { benchMessage } from './llm-shared.js';
+import { now } from './support/metrics.js';
 import { execute } from './support/graphql.js';
 
 type ConversationEvent = ConversationEventsSubscription['conversationEvents'];

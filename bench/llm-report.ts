@@ -2,20 +2,7 @@
 // `performance.timeOrigin + performance.now()` in every process). Definitions: docs/PERFORMANCE.md.
 import type { Conversation } from './llm-clients.js';
 import { replyText, tokenIndexes, type FakeReport, type ServerReport } from './llm-shared.js';
-import { percentile } from './support/harness.js';
-
-const round = (ms: number) => Math.round(ms * 10) / 10;
-
-function summary(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    samples: sorted.length,
-    p50: round(percentile(sorted, 50)),
-    p95: round(percentile(sorted, 95)),
-    p99: round(percentile(sorted, 99)),
-    max: round(sorted.at(-1) ?? Number.NaN),
-  };
-}
+import { round1 as round, summarize as summary } from './support/metrics.js';
 
 export function measure(
   options: { conversations: Conversation[]; tokens: number; tokenDelayMs: number; loadDelayMs: number },

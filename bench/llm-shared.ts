@@ -1,6 +1,6 @@
 // What bench/llm.ts and its child processes agree on: the messages sent, the scripted reply's tokens and
 // what the fake's process reports.
-import { readFileSync } from 'node:fs';
+import type { ServerChildReport } from './support/server-child.js';
 
 /** The user message of conversation `n`; the fake answers it with `replyText(n, tokens)`. */
 export const benchMessage = (conversation: number) => `Benchmark message of conversation ${conversation}`;
@@ -35,37 +35,7 @@ export interface FakeReport {
   disconnects: number;
 }
 
-export interface ServerReport {
-  /** Event-loop delay beyond the monitor's interval, in ms. */
-  lag: { p50: number; p99: number; max: number };
-  cpuPercent: number;
-  rssMb: number;
-  jobs: { status: string; count: number; retried: number }[];
+export interface ServerReport extends ServerChildReport {
   /** When the reply job started running, by conversation id. */
   jobStartedAt: Record<string, number>;
-}
-
-/** One clock for every process: milliseconds since the epoch, sub-millisecond resolution. */
-export const now = () => performance.timeOrigin + performance.now();
-
-/** CPU time used since `since` (a `process.cpuUsage()`), as a percentage of one core over `wallMs`. */
-export const cpuPercent = (since: NodeJS.CpuUsage, wallMs: number) => {
-  const used = process.cpuUsage(since);
-  return Math.round(((used.user + used.system) / 1000 / wallMs) * 100);
-};
-
-/** Busy and total CPU time of the whole machine so far (Linux /proc/stat), or undefined elsewhere. */
-export function machineCpuTimes(): { busy: number; total: number } | undefined {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8')
-      .split('\n')[0]!
-      .trim()
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
-    const total = fields.reduce((sum, value) => sum + value, 0);
-    return { busy: total - fields[3]! - (fields[4] ?? 0), total }; // idle and iowait are not busy
-  } catch {
-    return undefined;
-  }
 }

@@ -5,17 +5,17 @@
 // process opens one graphql-ws subscription per conversation, sends every conversation's message at
 // once, and reports what Parley adds to the model's own time, how late deltas arrive, and the server's
 // event-loop lag. JOB_CONCURRENCY is set to the number of conversations so that every reply runs at once.
-import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CreateAgentDocument, StartConversationDocument } from '../src/sdk/generated/graphql.js';
 import { watch, type Watcher } from './llm-clients.js';
 import { measure } from './llm-report.js';
-import { cpuPercent, machineCpuTimes, type FakeReport, type ServerReport } from './llm-shared.js';
+import type { FakeReport, ServerReport } from './llm-shared.js';
 import { ask, nextMessage } from './support/child.js';
 import { execute } from './support/graphql.js';
 import { arg } from './support/harness.js';
+import { cpuPercent, machineCpuTimes, machinePercent } from './support/metrics.js';
+import { Children } from './support/processes.js';
 
 const options = {
   conversations: arg('conversations', 200),
@@ -29,32 +29,18 @@ const jobConcurrency = arg('job-concurrency', options.conversations);
 const dbPoolMax = arg('db-pool', 0); // 0: the app's default (DB_POOL_MAX)
 const progress = (text: string) => process.stderr.write(`bench:llm: ${text}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const child = (file: string, env: Record<string, string>, execArgv: string[] = []) =>
-  fork(fileURLToPath(new URL(file, import.meta.url)), { env: { ...process.env, ...env }, execArgv });
 // --cpu-prof: the server's CPU profile, written when it stops, for finding where added latency goes.
 const profileDir = process.argv.includes('--cpu-prof')
   ? path.join(os.tmpdir(), 'parley-bench-llm-prof')
   : undefined;
-
-const children: ChildProcess[] = [];
-async function stopChildren(): Promise<void> {
-  await Promise.all(
-    children.map(async (each) => {
-      if (each.exitCode !== null) return;
-      const exited = new Promise((resolve) => each.once('exit', resolve));
-      each.send({ type: 'stop' });
-      if ((await Promise.race([exited, sleep(15_000).then(() => 'timeout')])) === 'timeout') each.kill();
-    }),
-  );
-}
+const children = new Children();
 
 async function run(): Promise<boolean> {
-  const fake = child('./llm-fake.js', {
+  const fake = children.fork(new URL('./llm-fake.js', import.meta.url), {
     LLM_TOKEN_DELAY_MS: String(options.tokenDelayMs),
     LLM_LOAD_DELAY_MS: String(options.loadDelayMs),
     LLM_REPLY_TOKENS: String(options.tokens),
   });
-  children.push(fake);
   const { url: ollamaUrl } = await nextMessage<{ url: string }>(fake, 'ready');
 
   const serverEnv: Record<string, string> = {
@@ -62,13 +48,12 @@ async function run(): Promise<boolean> {
     JOB_CONCURRENCY: String(jobConcurrency),
   };
   if (dbPoolMax > 0) serverEnv.DB_POOL_MAX = String(dbPoolMax);
-  const server = child(
-    './llm-server.js',
-    { LLM_SERVER_ENV: JSON.stringify(serverEnv) },
+  const server = children.fork(
+    new URL('./llm-server.js', import.meta.url),
+    { BENCH_SERVER_ENV: JSON.stringify(serverEnv) },
     profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
   );
   if (profileDir) progress(`the server's CPU profile goes to ${profileDir}`);
-  children.push(server);
   const { url, wsUrl, token } = await nextMessage<{ url: string; wsUrl: string; token: string }>(
     server,
     'ready',
@@ -126,14 +111,7 @@ async function run(): Promise<boolean> {
     fakeOllama: fakeReport.cpuPercent,
     clients: clientsCpuPercent,
     // Everything on the machine (PostgreSQL included), as a percentage of one core.
-    machine:
-      machineAtStart && machineAtEnd
-        ? Math.round(
-            ((machineAtEnd.busy - machineAtStart.busy) / (machineAtEnd.total - machineAtStart.total)) *
-              os.availableParallelism() *
-              100,
-          )
-        : null,
+    machine: machinePercent(machineAtStart, machineAtEnd, os.availableParallelism()),
   };
   for (const watcher of watchers) watcher.close();
 
@@ -163,6 +141,6 @@ try {
 } catch (error) {
   console.error(error);
 } finally {
-  await stopChildren();
+  await children.stop();
 }
 process.exit(ok ? 0 : 1);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 const benches: [string, string[]][] = [
   ['fanout.js', ['--expose-gc']],
   ['llm.js', []],
+  ['debate.js', []],
 ];
 let failed = false;
 for (const [file, flags] of benches) {

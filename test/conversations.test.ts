@@ -14,6 +14,7 @@ import { startFakeOllama, type FakeOllama } from './support/fake-ollama.js';
 import { createActor, type Actor } from './support/actors.js';
 import { codes, execute } from './support/client.js';
 import { query } from './support/database.js';
+import { eventually } from './support/eventually.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { connectWs, subscribe, type WsClient } from './support/ws.js';
 
@@ -129,12 +130,24 @@ describe('conversations', () => {
       'USER',
       'ASSISTANT',
     ]);
-    const [stats] = await query<{ stats_turns: number }>(
-      server.databaseUrl,
-      'select stats_turns from agents where id = $1',
-      [agentId],
+    // The agent's figures follow shortly after the reply is stored.
+    const stats = await eventually(
+      async () => {
+        const [row] = await query<{
+          stats_turns: number;
+          stats_completion_tokens: string;
+          stats_latency_p50ms: number | null;
+        }>(
+          server.databaseUrl,
+          'select stats_turns, stats_completion_tokens, stats_latency_p50ms from agents where id = $1',
+          [agentId],
+        );
+        return row!.stats_turns >= 1 ? row : undefined;
+      },
+      { timeoutMs: 5_000, what: "the agent's figures" },
     );
-    expect(stats!.stats_turns).toBeGreaterThanOrEqual(1);
+    expect(Number(stats!.stats_completion_tokens)).toBeGreaterThanOrEqual(done.message!.completionTokens);
+    expect(stats!.stats_latency_p50ms).toBeGreaterThan(0);
     events.unsubscribe();
   });
 

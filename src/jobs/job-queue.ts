@@ -88,13 +88,17 @@ export class JobQueue {
       delaySeconds?: number;
     },
   ): Promise<void> {
+    // One statement: the insert (a duplicate key is a no-op) and the doorbell, delivered at commit.
     await em.execute(
-      `insert into jobs (id, kind, key, payload, status, attempts, max_attempts, run_after, created_at, updated_at)
-       values (gen_random_uuid(), ?, ?, ?::jsonb, 'QUEUED', 0, ?, now() + make_interval(secs => ?), now(), now())
-       on conflict (key) do nothing`,
-      [job.kind, job.key, JSON.stringify(job.payload), job.maxAttempts ?? 5, job.delaySeconds ?? 0],
+      `with queued as (
+         insert into jobs (id, kind, key, payload, status, attempts, max_attempts, run_after, created_at, updated_at)
+         values (gen_random_uuid(), ?, ?, ?::jsonb, 'QUEUED', 0, ?, now() + make_interval(secs => ?), now(), now())
+         on conflict (key) do nothing
+         returning 1
+       )
+       select pg_notify('${JOBS_CHANNEL}', ?)`,
+      [job.kind, job.key, JSON.stringify(job.payload), job.maxAttempts ?? 5, job.delaySeconds ?? 0, job.kind],
     );
-    await em.execute(`select pg_notify('${JOBS_CHANNEL}', ?)`, [job.kind]);
   }
 
   /**

@@ -7,7 +7,7 @@ import type { GuardedCircuit } from '../resilience/circuit.js';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import { AgentsService } from './agents/agents.service.js';
-import { AgentStats } from './agents/agent-stats.js';
+import { AgentStatsKeeper } from './agents/agent-stats.js';
 import { ConversationsService } from './conversations/conversations.service.js';
 import { DebatesService } from './debates/debates.service.js';
 import { BreakersService } from './breakers/breakers.service.js';
@@ -21,7 +21,7 @@ export interface Services {
   auth: AuthService;
   users: UsersService;
   agents: AgentsService;
-  agentStats: AgentStats;
+  agentStats: AgentStatsKeeper;
   breakers: BreakersService;
   circuits: CircuitRegistry;
   /** Postgres's circuit (`postgres`): background work goes through it; requests fail fast while it is open. */
@@ -61,7 +61,7 @@ export async function createServices(orm: MikroORM, config: Config, log: Logger)
     auth: new AuthService(tokens, config.jwt, audit),
     users: new UsersService(audit),
     agents: new AgentsService(audit),
-    agentStats: new AgentStats(orm, log.child({ component: 'agent-stats' })),
+    agentStats: new AgentStatsKeeper(orm, log.child({ component: 'agent-stats' })),
     breakers,
     circuits,
     database,

@@ -2,11 +2,13 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../../observability/logger.js';
 
 /**
- * Agents' performance figures. Totals (turns, tokens) move in the transaction that stores each piece of
- * work; latency percentiles read the agent's last 1,000 results, too much for every completion, so they
- * are recomputed shortly after (at most once per agent per `delayMs`).
+ * Agents' performance figures, kept current shortly after each piece of work (at most once per agent
+ * per `delayMs`). The work itself is recorded in the transaction that stores it, as an `agent_work` row
+ * (an insert: concurrent completions for one agent do not queue on its row); the refresh folds those
+ * rows into the totals, exactly once each, and recomputes the latency percentiles over the agent's last
+ * 1,000 results, which is too much to do inside every completion.
  */
-export class AgentStats {
+export class AgentStatsKeeper {
   private readonly due = new Map<string, NodeJS.Timeout>();
 
   constructor(
@@ -15,19 +17,18 @@ export class AgentStats {
     private readonly delayMs = 500,
   ) {}
 
-  /** Adds a reply or a debate turn to the agent's totals, in `tx` (flushed first). */
+  /** Records a reply or a debate turn for the agent's figures, in `tx` (flushed first). */
   async record(
     tx: EntityManager,
     agentId: string,
     work: { promptTokens: number; completionTokens: number },
   ): Promise<void> {
     await tx.flush();
-    await tx.execute(
-      `update agents set stats_turns = stats_turns + 1,
-              stats_prompt_tokens = stats_prompt_tokens + ?, stats_completion_tokens = stats_completion_tokens + ?
-        where id = ?`,
-      [work.promptTokens, work.completionTokens, agentId],
-    );
+    await tx.execute(`insert into agent_work (agent_id, prompt_tokens, completion_tokens) values (?, ?, ?)`, [
+      agentId,
+      work.promptTokens,
+      work.completionTokens,
+    ]);
     this.refreshSoon(agentId); // after `delayMs`: by then `tx` has committed (or the next work retriggers)
   }
 
@@ -43,12 +44,25 @@ export class AgentStats {
     this.due.set(agentId, timer);
   }
 
-  /** p50/p95/p99 over the agent's last 1,000 completed replies and debate turns together. */
+  /**
+   * Folds the agent's recorded work into its totals (each row once: the delete hands it to one refresh
+   * only, whichever replica runs it) and recomputes p50/p95/p99 over its last 1,000 completed replies
+   * and debate turns together.
+   */
   async refresh(agentId: string): Promise<void> {
     await this.orm.em.getConnection().execute(
-      `update agents a set
+      `with moved as (
+         delete from agent_work where agent_id = ? returning prompt_tokens, completion_tokens
+       ), totals as (
+         select count(*) as turns, coalesce(sum(prompt_tokens), 0) as prompt, coalesce(sum(completion_tokens), 0) as completion
+           from moved
+       )
+       update agents a set
+          stats_turns = stats_turns + totals.turns,
+          stats_prompt_tokens = stats_prompt_tokens + totals.prompt,
+          stats_completion_tokens = stats_completion_tokens + totals.completion,
           stats_latency_p50ms = p.p50, stats_latency_p95ms = p.p95, stats_latency_p99ms = p.p99
-         from (
+         from totals, (
            select percentile_cont(0.5) within group (order by latency_ms) as p50,
                   percentile_cont(0.95) within group (order by latency_ms) as p95,
                   percentile_cont(0.99) within group (order by latency_ms) as p99
@@ -62,7 +76,7 @@ export class AgentStats {
                order by created_at desc limit 1000) recent
          ) p
         where a.id = ?`,
-      [agentId, agentId, agentId],
+      [agentId, agentId, agentId, agentId],
     );
   }
 

@@ -9,7 +9,7 @@ import { LiveOutput, watchForStop } from '../../realtime/live-output.js';
 import { agentChatOptions } from '../../llm/agent-chat-options.js';
 import type { EventHub } from '../../realtime/index.js';
 import { Agent } from '../agents/agent.entity.js';
-import type { AgentStats } from '../agents/agent-stats.js';
+import type { AgentStatsKeeper } from '../agents/agent-stats.js';
 import { Conversation, Message, MessageRole, MessageStatus } from './conversation.entity.js';
 import { ConversationEventType, conversationStream, recordMessageEvent } from './conversations.events.js';
 import { nextPosition, REPLY_JOB, type ReplyJobPayload } from './conversations.service.js';
@@ -49,7 +49,7 @@ export interface ReplyWorkerDeps {
   orm: MikroORM;
   jobs: JobQueue;
   ollama: OllamaProvider;
-  agentStats: AgentStats;
+  agentStats: AgentStatsKeeper;
   hub: EventHub;
   ephemeral: EphemeralPublisher;
   log: Logger;

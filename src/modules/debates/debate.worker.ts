@@ -10,7 +10,7 @@ import type { EphemeralPublisher } from '../../realtime/event-log.js';
 import type { EventHub } from '../../realtime/index.js';
 import { LiveOutput, watchForStop } from '../../realtime/live-output.js';
 import { Agent } from '../agents/agent.entity.js';
-import type { AgentStats } from '../agents/agent-stats.js';
+import type { AgentStatsKeeper } from '../agents/agent-stats.js';
 import { consensusScore, positionChanges, type PositionVote } from './consensus.js';
 import {
   ConclusionReason,
@@ -62,7 +62,7 @@ export interface DebateWorkerDeps {
   orm: MikroORM;
   jobs: JobQueue;
   ollama: OllamaProvider;
-  agentStats: AgentStats;
+  agentStats: AgentStatsKeeper;
   hub: EventHub;
   ephemeral: EphemeralPublisher;
   log: Logger;
@@ -186,11 +186,17 @@ async function runStep(deps: DebateWorkerDeps, job: Job, context: JobContext): P
     signal: context.signal,
   });
   const em = deps.orm.em.fork();
-  const debate = await em.findOne(Debate, payload.debateId).catch(async (error: unknown) => {
+  // A turn is announced (TURN_STARTED) as it reads the row; other steps just read it.
+  const debate = await (
+    payload.step.kind === 'turn'
+      ? announceTurn(deps, job, payload.step)
+      : em.findOne(Debate, payload.debateId)
+  ).catch(async (error: unknown) => {
     await stop.dispose();
     throw error;
   });
-  // Paused, cancelled or moved on since this step was queued: nothing to do.
+  // Paused, cancelled or moved on since this step was queued (or, for a turn, no longer this claim's):
+  // nothing to do.
   if (!isCurrent(debate, payload)) {
     await stop.dispose();
     return context.complete(async () => undefined);
@@ -253,6 +259,34 @@ async function chat(
 
 const tokensOf = (result: ChatResult) => result.promptTokens + result.completionTokens;
 
+/**
+ * Locks the debate row and, while the step is current and this claim still holds its job (a stalled
+ * worker must not announce a turn another now plays), appends TURN_STARTED. Returns the debate, or null
+ * when the step is not this claim's to play.
+ */
+async function announceTurn(
+  deps: DebateWorkerDeps,
+  job: Job,
+  step: Extract<DebateStep, { kind: 'turn' }>,
+): Promise<Debate | null> {
+  const payload = job.payload as unknown as DebateStepPayload;
+  return deps.orm.em.fork().transactional(async (tx) => {
+    const debate = await lockDebate(tx, payload.debateId);
+    if (!isCurrent(debate, payload)) return null;
+    const held = await tx.execute(
+      `select 1 from jobs where id = ? and status = 'RUNNING' and lease_owner = ?`,
+      [job.id, job.leaseToken],
+    );
+    if (held.length === 0) return null;
+    await recordDebateEvent(tx, debate, DebateEventType.TURN_STARTED, {
+      round: step.round,
+      seat: step.seat,
+      ...(job.attempts > 1 ? { reason: `attempt ${job.attempts}` } : {}),
+    });
+    return debate;
+  });
+}
+
 async function playTurn(
   deps: DebateWorkerDeps,
   transcript: Transcript,
@@ -262,32 +296,11 @@ async function playTurn(
   signal: AbortSignal,
 ): Promise<void> {
   const payload = job.payload as unknown as DebateStepPayload;
-  const attempt = job.attempts;
   const started = performance.now();
   const { debate } = transcript;
   const participant = transcript.participants.find((candidate) => candidate.seat === step.seat);
   if (!participant) throw new Error(`debate ${debate.id} has no seat ${step.seat}`);
   const agent = transcript.agents.get(participant.agent.id)!;
-  // Only while the step is still the debate's current one and this claim still holds its job (a stalled
-  // worker must not announce a turn that another now plays).
-  const announced = await deps.orm.em.fork().transactional(async (tx) => {
-    const current = await lockDebate(tx, payload.debateId);
-    if (!isCurrent(current, payload)) return false;
-    const held = await tx.execute(
-      `select 1 from jobs where id = ? and status = 'RUNNING' and lease_owner = ?`,
-      [job.id, job.leaseToken],
-    );
-    if (held.length === 0) return false;
-    await recordDebateEvent(tx, current, DebateEventType.TURN_STARTED, {
-      round: step.round,
-      seat: step.seat,
-      agentId: agent.id,
-      ...(attempt > 1 ? { reason: `attempt ${attempt}` } : {}),
-    });
-    return true;
-  });
-  if (!announced) return context.complete(async () => undefined);
-
   const output = new LiveOutput({
     publisher: deps.ephemeral,
     stream: debateStream(debate.id),
