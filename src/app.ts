@@ -26,6 +26,8 @@ import { healthRouter } from './http/health.js';
 import { bodyErrorHandler, cors } from './http/middleware.js';
 import { registerReplyWorker } from './modules/conversations/reply.worker.js';
 import { registerDebateWorker } from './modules/debates/debate.worker.js';
+import { registerCompressionWorker } from './modules/compression/compression.worker.js';
+import { createCompressionPool } from './compression/pool.js';
 import { createServices, type Services } from './modules/services.js';
 import { correlationMiddleware } from './observability/correlation.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
@@ -95,6 +97,16 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     hub: realtime.hub,
     ephemeral: realtime.ephemeral,
     log: log.child({ component: 'debates' }),
+  });
+  // Compression runs on worker threads, never on this event loop.
+  const compressionPool = createCompressionPool({ threads: config.compression.workers });
+  registerCompressionWorker({
+    orm,
+    jobs: services.jobs,
+    pool: compressionPool,
+    hub: realtime.hub,
+    ephemeral: realtime.ephemeral,
+    log: log.child({ component: 'compression' }),
   });
   services.jobs.start(realtime.listener);
   const schema = await buildServedSchema();
@@ -183,6 +195,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
         await apollo.stop(); // drains HTTP (and, through the hook above, the WebSockets)
         await services.jobs.stop();
         services.agentStats.stop();
+        await compressionPool.destroy(); // running runs stop; their jobs are taken up again
         await services.circuits.dispose();
         await realtime.stop();
         await orm.close();

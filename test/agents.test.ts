@@ -717,13 +717,13 @@ describe('request bodies', () => {
     authorization: `Bearer ${actor.token}`,
   });
 
-  it('answers a 10 MB body with 413 BAD_USER_INPUT, writes nothing, and keeps serving', async () => {
+  it('answers a 16 MB body (over the 12 MiB default) with 413 BAD_USER_INPUT, writes nothing, and keeps serving', async () => {
     const before = await agentCount();
     const body = JSON.stringify({
       query: print(CreateAgentDocument),
-      variables: { input: agentInput({ systemPrompt: 'x'.repeat(10 * 1024 * 1024) }) },
+      variables: { input: agentInput({ systemPrompt: 'x'.repeat(16 * 1024 * 1024) }) },
     });
-    expect(body.length).toBeGreaterThan(10 * 1024 * 1024);
+    expect(body.length).toBeGreaterThan(12 * 1024 * 1024);
     const response = await fetch(server.url, { method: 'POST', headers: headers(operator), body });
     expect(response.status).toBe(413);
     const json = (await response.json()) as { errors?: GraphQLFormattedError[] };

@@ -38,6 +38,12 @@ import {
   PauseDebateDocument,
   ResumeDebateDocument,
   StartDebateDocument,
+  CancelCompressionRunDocument,
+  CompressionAlgorithmsDocument,
+  CompressionRunDocument,
+  CompressionRunUpdatedDocument,
+  CompressionRunsDocument,
+  CreateCompressionRunDocument,
   ModelsDocument,
   ResetCircuitBreakerDocument,
 } from '../src/sdk/generated/graphql.js';
@@ -73,6 +79,9 @@ const minimumAccess = {
     conversation: Role.VIEWER,
     debates: Role.VIEWER,
     debate: Role.VIEWER,
+    compressionAlgorithms: Role.VIEWER,
+    compressionRuns: Role.VIEWER,
+    compressionRun: Role.VIEWER,
   },
   Mutation: {
     login: PUBLIC,
@@ -94,12 +103,15 @@ const minimumAccess = {
     resumeDebate: Role.OPERATOR,
     cancelDebate: Role.OPERATOR,
     interject: Role.OPERATOR,
+    createCompressionRun: Role.ANALYST,
+    cancelCompressionRun: Role.ANALYST,
   },
   Subscription: {
     agentEvents: Role.VIEWER,
     circuitBreakerChanged: Role.VIEWER,
     conversationEvents: Role.VIEWER,
     debateEvents: Role.VIEWER,
+    compressionRunUpdated: Role.VIEWER,
   },
 } as const satisfies Record<RootType, Record<string, Access>>;
 
@@ -228,6 +240,17 @@ async function debateOf(
   return debate.id;
 }
 
+/** A queued compression run asked for by the caller (the ADMIN for callers who may not ask). */
+async function runOf(caller: Caller): Promise<string> {
+  const requester: Caller = caller === ANONYMOUS || caller === Role.VIEWER ? Role.ADMIN : caller;
+  const run = await server.app.services.compression.create(server.app.orm.em.fork(), actorOf(requester), {
+    algorithm: 'GZIP' as never,
+    data: { text: unique('data') },
+    keepInput: false,
+  });
+  return run.id;
+}
+
 const debateStatus = async (id: string) =>
   (await query<{ status: string }>(server.databaseUrl, 'select status from debates where id = $1', [id]))[0]!
     .status;
@@ -290,6 +313,20 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
     conversation: {
       attempt: async (caller) => ({
         response: await call(caller, ConversationDocument, { id: await conversationOwnedBy(caller) }),
+      }),
+    },
+    compressionAlgorithms: {
+      attempt: async (caller) => ({ response: await call(caller, CompressionAlgorithmsDocument) }),
+    },
+    compressionRuns: {
+      attempt: async (caller) => {
+        await runOf(caller); // a non-empty page, so the run's field rules run too
+        return { response: await call(caller, CompressionRunsDocument, { first: 5 }) };
+      },
+    },
+    compressionRun: {
+      attempt: async (caller) => ({
+        response: await call(caller, CompressionRunDocument, { id: await runOf(caller) }),
       }),
     },
     debates: {
@@ -514,6 +551,33 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
         return { response, writes: stored > 0 ? ['interjection stored'] : [] };
       },
     },
+    createCompressionRun: {
+      writes: ['run queued'],
+      attempt: async (caller) => {
+        const text = unique('compress me');
+        const response = await call(caller, CreateCompressionRunDocument, {
+          input: { algorithm: 'ZSTD', data: { text } },
+        });
+        const queued = await rowCount(
+          `select count(*) from compression_runs where input_bytes = $1 and created_at > now() - interval '1 minute'`,
+          [Buffer.byteLength(text)],
+        );
+        const mine = response.data ? queued : 0;
+        return { response, writes: mine > 0 ? ['run queued'] : [] };
+      },
+    },
+    cancelCompressionRun: {
+      writes: ['run cancelled'],
+      attempt: async (caller) => {
+        const id = await runOf(caller);
+        const response = await call(caller, CancelCompressionRunDocument, { id });
+        const cancelled = await rowCount(
+          `select count(*) from compression_runs where id = $1 and (status = 'CANCELLED' or cancel_requested)`,
+          [id],
+        );
+        return { response, writes: cancelled > 0 ? ['run cancelled'] : [] };
+      },
+    },
     resetCircuitBreaker: {
       writes: ['reset requested'],
       attempt: async (caller) => {
@@ -578,6 +642,11 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
         return firstEvent(caller, CircuitBreakerChangedDocument, { afterSeq: 0 });
       },
     },
+    compressionRunUpdated: {
+      // Its QUEUED event is stored: replaying from seq 0 delivers it at once to anyone allowed.
+      attempt: async (caller) =>
+        firstEvent(caller, CompressionRunUpdatedDocument, { id: await runOf(caller), afterSeq: 0 }),
+    },
     debateEvents: {
       // Its creation is a stored event: replaying from seq 0 delivers it at once to anyone allowed.
       attempt: async (caller) =>
@@ -610,7 +679,9 @@ let ollama: FakeOllama;
 
 beforeAll(async () => {
   ollama = await startFakeOllama();
-  server = await startTestServer({ env: { OLLAMA_HOST: ollama.url } });
+  server = await startTestServer({
+    env: { OLLAMA_HOST: ollama.url, COMPRESSION_MAX_ACTIVE_PER_USER: '1000' },
+  });
   actors = await createActors(server, 'matrix');
 });
 afterAll(async () => {

@@ -36,6 +36,18 @@ const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   TEST_DATABASE_URL: postgresUrl,
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  COMPRESSION_INLINE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(8 * 1024 * 1024),
+  COMPRESSION_CORPUS_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(256 * 1024 * 1024),
+  COMPRESSION_MAX_ACTIVE_PER_USER: z.coerce.number().int().min(1).default(4),
+  COMPRESSION_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   DB_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   DB_BREAKER_WINDOW: z.coerce.number().int().min(1).default(20),
   DB_BREAKER_MIN_CALLS: z.coerce.number().int().min(1).default(5),
@@ -73,11 +85,12 @@ const envSchema = z.object({
   ADMIN_PASSWORD: optionalString.refine((value) => value === undefined || value.length >= 12, {
     message: 'must be at least 12 characters',
   }),
+  // Room for an 8 MiB inline compression input sent as base64 (4/3 of it) inside a JSON body.
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
     .min(1024)
-    .default(1024 * 1024),
+    .default(12 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
   EVENT_RETENTION_HOURS: z.coerce.number().positive().default(168),
@@ -136,6 +149,8 @@ export interface Config {
   /** Durable jobs: how many run at once here, how long a claim lasts without renewal, how often to look. */
   jobs: { concurrency: number; leaseMs: number; pollMs: number };
   ollama: { host: string; policy: CircuitPolicy };
+  /** Compression runs: input limits, runs a user may have queued or running at once, worker threads. */
+  compression: { inlineMaxBytes: number; corpusMaxBytes: number; maxActivePerUser: number; workers: number };
   /** The database's circuit: background work (job claims, leases) fails fast while Postgres is away. */
   database: { policy: CircuitPolicy };
   realtime: {
@@ -224,6 +239,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         openMs: env.OLLAMA_BREAKER_OPEN_MS,
         halfOpenCalls: env.OLLAMA_BREAKER_HALF_OPEN_CALLS,
       },
+    },
+    compression: {
+      inlineMaxBytes: env.COMPRESSION_INLINE_MAX_BYTES,
+      corpusMaxBytes: env.COMPRESSION_CORPUS_MAX_BYTES,
+      maxActivePerUser: env.COMPRESSION_MAX_ACTIVE_PER_USER,
+      workers: env.COMPRESSION_WORKERS ?? Math.max(1, os.availableParallelism()),
     },
     database: {
       policy: {

@@ -3,6 +3,7 @@ import { agentsModule } from './agents/index.js';
 import { auditModule } from './audit/index.js';
 import { authModule } from './auth/index.js';
 import { breakersModule } from './breakers/index.js';
+import { compressionModule } from './compression/index.js';
 import { conversationsModule } from './conversations/index.js';
 import { debatesModule } from './debates/index.js';
 import { llmModule } from './llm/index.js';
@@ -18,6 +19,7 @@ export const modules: ParleyModule[] = [
   llmModule,
   conversationsModule,
   debatesModule,
+  compressionModule,
 ];
 
 export const entities = modules.flatMap((module) => module.entities);

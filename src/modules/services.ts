@@ -10,6 +10,7 @@ import { AgentsService } from './agents/agents.service.js';
 import { AgentStatsKeeper } from './agents/agent-stats.js';
 import { ConversationsService } from './conversations/conversations.service.js';
 import { DebatesService } from './debates/debates.service.js';
+import { CompressionService } from './compression/compression.service.js';
 import { BreakersService } from './breakers/breakers.service.js';
 import { AuditService } from './audit/audit.service.js';
 import { AccessTokens } from './auth/access-tokens.js';
@@ -30,6 +31,7 @@ export interface Services {
   jobs: JobQueue;
   conversations: ConversationsService;
   debates: DebatesService;
+  compression: CompressionService;
 }
 
 /** One set per app instance (not module singletons), so tests can run several apps side by side. */
@@ -58,6 +60,7 @@ export async function createServices(orm: MikroORM, config: Config, log: Logger)
     jobs,
     conversations: new ConversationsService(jobs, audit),
     debates: new DebatesService(jobs, audit),
+    compression: new CompressionService(jobs, audit, config.compression),
     auth: new AuthService(tokens, config.jwt, audit),
     users: new UsersService(audit),
     agents: new AgentsService(audit),

@@ -75,6 +75,36 @@ export type CircuitBreakerState = 'CLOSED' | 'HALF_OPEN' | 'OPEN';
 /** A compression algorithm Parley can benchmark. */
 export type CompressionAlgorithm = 'BROTLI' | 'DEFLATE' | 'GZIP' | 'ZSTD';
 
+/** The data to compress: exactly one of `text`, `base64` or `corpus`. */
+export type CompressionDataInput = {
+  /** Inline bytes as base64, up to the inline limit once decoded. */
+  base64?: string | null | undefined;
+  /** A generated corpus instead of uploaded data. */
+  corpus?: CorpusInput | null | undefined;
+  /** Inline text (UTF-8), up to the inline limit (8 MiB by default). */
+  text?: string | null | undefined;
+};
+
+/** Where a run’s data came from: inline text, inline base64, or a generated corpus. */
+export type CompressionInputKind = 'BASE64' | 'CORPUS' | 'TEXT';
+
+/** What happened to a compression run. PROGRESS is live only (not replayed). */
+export type CompressionRunEventType =
+  'CANCELLED' | 'CANCEL_REQUESTED' | 'FAILED' | 'PROGRESS' | 'QUEUED' | 'STARTED' | 'SUCCEEDED';
+
+/** Which runs to return; all given conditions must hold. */
+export type CompressionRunFilter = {
+  /** Only runs this agent executed. */
+  agentId?: string | number | null | undefined;
+  /** Only this algorithm. */
+  algorithm?: CompressionAlgorithm | null | undefined;
+  /** Only this status. */
+  status?: CompressionRunStatus | null | undefined;
+};
+
+/** QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED. */
+export type CompressionRunStatus = 'CANCELLED' | 'FAILED' | 'QUEUED' | 'RUNNING' | 'SUCCEEDED';
+
 /** Why a debate concluded: consensus reached the threshold, the moderator called it, the last round ended, or the token budget was spent. */
 export type ConclusionReason = 'CONSENSUS' | 'MAX_ROUNDS' | 'MODERATOR' | 'TOKEN_BUDGET';
 
@@ -87,6 +117,19 @@ export type ConversationEventType =
   | 'REPLY_REQUESTED'
   | 'REPLY_RESTARTED'
   | 'STOP_REQUESTED';
+
+/** A built-in deterministic corpus: the same kind, size and seed give the same bytes. */
+export type CorpusInput = {
+  /** What kind of data. */
+  kind: CorpusKind;
+  /** Seed, 0–2,147,483,647. */
+  seed?: number;
+  /** Size in bytes, from 1 up to the configured corpus limit (256 MiB by default). */
+  sizeBytes: number;
+};
+
+/** Built-in deterministic data: English-like TEXT, JSON records, LOGS lines, or incompressible RANDOM bytes. */
+export type CorpusKind = 'JSON' | 'LOGS' | 'RANDOM' | 'TEXT';
 
 /** A new agent. */
 export type CreateAgentInput = {
@@ -106,6 +149,20 @@ export type CreateAgentInput = {
   systemPrompt?: string | null | undefined;
   /** Sampling temperature, 0–2 (default 0.7). */
   temperature?: number | null | undefined;
+};
+
+/** A compression run to queue. */
+export type CreateCompressionRunInput = {
+  /** An ACTIVE agent that executes the run; it must list the algorithm among its supported ones. */
+  agentId?: string | number | null | undefined;
+  /** The algorithm. */
+  algorithm: CompressionAlgorithm;
+  /** The data. */
+  data: CompressionDataInput;
+  /** Keep inline data after the run (by default only its size and checksum are kept). */
+  keepInput?: boolean;
+  /** The level; the algorithm’s default when omitted. */
+  level?: number | null | undefined;
 };
 
 /** A new debate. It waits as PENDING until `startDebate`. */
@@ -574,6 +631,205 @@ export type ModelsQuery = {
     quantization: string | null;
     modifiedAt: string | null;
   }>;
+};
+
+export type CompressionRunFieldsFragment = {
+  id: string;
+  algorithm: CompressionAlgorithm;
+  level: number;
+  status: CompressionRunStatus;
+  inputKind: CompressionInputKind;
+  corpusKind: CorpusKind | null;
+  corpusSeed: number | null;
+  inputBytes: number;
+  inputChecksum: string | null;
+  keepInput: boolean;
+  cancelRequested: boolean;
+  outputBytes: number | null;
+  ratio: number | null;
+  compressMs: number | null;
+  decompressMs: number | null;
+  compressMBps: number | null;
+  decompressMBps: number | null;
+  roundTripOk: boolean | null;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  createdAt: string;
+  requestedBy: { id: string; email: string };
+  agent: { id: string; name: string } | null;
+};
+
+export type CompressionAlgorithmsQueryVariables = Exact<{ [key: string]: never }>;
+
+export type CompressionAlgorithmsQuery = {
+  compressionAlgorithms: Array<{
+    algorithm: CompressionAlgorithm;
+    minLevel: number;
+    maxLevel: number;
+    defaultLevel: number;
+    description: string;
+  }>;
+};
+
+export type CompressionRunsQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: CompressionRunFilter | null | undefined;
+}>;
+
+export type CompressionRunsQuery = {
+  compressionRuns: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    nodes: Array<{
+      id: string;
+      algorithm: CompressionAlgorithm;
+      level: number;
+      status: CompressionRunStatus;
+      inputKind: CompressionInputKind;
+      corpusKind: CorpusKind | null;
+      corpusSeed: number | null;
+      inputBytes: number;
+      inputChecksum: string | null;
+      keepInput: boolean;
+      cancelRequested: boolean;
+      outputBytes: number | null;
+      ratio: number | null;
+      compressMs: number | null;
+      decompressMs: number | null;
+      compressMBps: number | null;
+      decompressMBps: number | null;
+      roundTripOk: boolean | null;
+      error: string | null;
+      startedAt: string | null;
+      finishedAt: string | null;
+      createdAt: string;
+      requestedBy: { id: string; email: string };
+      agent: { id: string; name: string } | null;
+    }>;
+  };
+};
+
+export type CompressionRunQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+export type CompressionRunQuery = {
+  compressionRun: {
+    id: string;
+    algorithm: CompressionAlgorithm;
+    level: number;
+    status: CompressionRunStatus;
+    inputKind: CompressionInputKind;
+    corpusKind: CorpusKind | null;
+    corpusSeed: number | null;
+    inputBytes: number;
+    inputChecksum: string | null;
+    keepInput: boolean;
+    cancelRequested: boolean;
+    outputBytes: number | null;
+    ratio: number | null;
+    compressMs: number | null;
+    decompressMs: number | null;
+    compressMBps: number | null;
+    decompressMBps: number | null;
+    roundTripOk: boolean | null;
+    error: string | null;
+    startedAt: string | null;
+    finishedAt: string | null;
+    createdAt: string;
+    requestedBy: { id: string; email: string };
+    agent: { id: string; name: string } | null;
+  };
+};
+
+export type CreateCompressionRunMutationVariables = Exact<{
+  input: CreateCompressionRunInput;
+}>;
+
+export type CreateCompressionRunMutation = {
+  createCompressionRun: {
+    id: string;
+    algorithm: CompressionAlgorithm;
+    level: number;
+    status: CompressionRunStatus;
+    inputKind: CompressionInputKind;
+    corpusKind: CorpusKind | null;
+    corpusSeed: number | null;
+    inputBytes: number;
+    inputChecksum: string | null;
+    keepInput: boolean;
+    cancelRequested: boolean;
+    outputBytes: number | null;
+    ratio: number | null;
+    compressMs: number | null;
+    decompressMs: number | null;
+    compressMBps: number | null;
+    decompressMBps: number | null;
+    roundTripOk: boolean | null;
+    error: string | null;
+    startedAt: string | null;
+    finishedAt: string | null;
+    createdAt: string;
+    requestedBy: { id: string; email: string };
+    agent: { id: string; name: string } | null;
+  };
+};
+
+export type CancelCompressionRunMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+export type CancelCompressionRunMutation = {
+  cancelCompressionRun: {
+    id: string;
+    status: CompressionRunStatus;
+    cancelRequested: boolean;
+    error: string | null;
+  };
+};
+
+export type CompressionRunUpdatedSubscriptionVariables = Exact<{
+  id: string | number;
+  afterSeq?: number | null | undefined;
+}>;
+
+export type CompressionRunUpdatedSubscription = {
+  compressionRunUpdated: {
+    seq: number;
+    type: CompressionRunEventType;
+    runId: string;
+    phase: string | null;
+    progress: number | null;
+    occurredAt: string;
+    run: {
+      id: string;
+      algorithm: CompressionAlgorithm;
+      level: number;
+      status: CompressionRunStatus;
+      inputKind: CompressionInputKind;
+      corpusKind: CorpusKind | null;
+      corpusSeed: number | null;
+      inputBytes: number;
+      inputChecksum: string | null;
+      keepInput: boolean;
+      cancelRequested: boolean;
+      outputBytes: number | null;
+      ratio: number | null;
+      compressMs: number | null;
+      decompressMs: number | null;
+      compressMBps: number | null;
+      decompressMBps: number | null;
+      roundTripOk: boolean | null;
+      error: string | null;
+      startedAt: string | null;
+      finishedAt: string | null;
+      createdAt: string;
+      requestedBy: { id: string; email: string };
+      agent: { id: string; name: string } | null;
+    } | null;
+  };
 };
 
 export type MessageFieldsFragment = {
@@ -1250,6 +1506,65 @@ export const CircuitBreakerFieldsFragmentDoc = {
     },
   ],
 } as unknown as DocumentNode<CircuitBreakerFieldsFragment, unknown>;
+export const CompressionRunFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionRunFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionRun' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusSeed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputChecksum' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cancelRequested' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'roundTripOk' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'error' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CompressionRunFieldsFragment, unknown>;
 export const MessageFieldsFragmentDoc = {
   kind: 'Document',
   definitions: [
@@ -2529,6 +2844,514 @@ export const ModelsDocument = {
     },
   ],
 } as unknown as DocumentNode<ModelsQuery, ModelsQueryVariables>;
+export const CompressionAlgorithmsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'CompressionAlgorithms' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'compressionAlgorithms' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'minLevel' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'maxLevel' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'defaultLevel' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'description' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CompressionAlgorithmsQuery, CompressionAlgorithmsQueryVariables>;
+export const CompressionRunsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'CompressionRuns' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionRunFilter' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'compressionRuns' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'first' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'after' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'filter' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'totalCount' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'pageInfo' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'hasNextPage' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'endCursor' } },
+                    ],
+                  },
+                },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'nodes' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'FragmentSpread', name: { kind: 'Name', value: 'CompressionRunFields' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionRunFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionRun' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusSeed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputChecksum' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cancelRequested' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'roundTripOk' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'error' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CompressionRunsQuery, CompressionRunsQueryVariables>;
+export const CompressionRunDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'CompressionRun' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'compressionRun' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'CompressionRunFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionRunFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionRun' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusSeed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputChecksum' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cancelRequested' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'roundTripOk' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'error' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CompressionRunQuery, CompressionRunQueryVariables>;
+export const CreateCompressionRunDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'CreateCompressionRun' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'CreateCompressionRunInput' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'createCompressionRun' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'input' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'CompressionRunFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionRunFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionRun' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusSeed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputChecksum' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cancelRequested' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'roundTripOk' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'error' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CreateCompressionRunMutation, CreateCompressionRunMutationVariables>;
+export const CancelCompressionRunDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'CancelCompressionRun' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'cancelCompressionRun' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'cancelRequested' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'error' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CancelCompressionRunMutation, CancelCompressionRunMutationVariables>;
+export const CompressionRunUpdatedDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'subscription',
+      name: { kind: 'Name', value: 'CompressionRunUpdated' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'afterSeq' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'compressionRunUpdated' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'afterSeq' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'afterSeq' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'runId' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'phase' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'progress' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'occurredAt' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'run' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'FragmentSpread', name: { kind: 'Name', value: 'CompressionRunFields' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionRunFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionRun' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusSeed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputChecksum' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cancelRequested' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'roundTripOk' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'error' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CompressionRunUpdatedSubscription, CompressionRunUpdatedSubscriptionVariables>;
 export const StartConversationDocument = {
   kind: 'Document',
   definitions: [

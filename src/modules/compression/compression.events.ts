@@ -1,0 +1,118 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { appendEvent, type StoredEvent } from '../../realtime/index.js';
+import { CompressionRun, type CompressionRunStatus } from './compression-run.entity.js';
+
+export const compressionRunStream = (runId: string) => `compression-run:${runId}`;
+
+export enum CompressionRunEventType {
+  QUEUED = 'QUEUED',
+  STARTED = 'STARTED',
+  /** Ephemeral: how far a large run has got (never replayed). */
+  PROGRESS = 'PROGRESS',
+  CANCEL_REQUESTED = 'CANCEL_REQUESTED',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
+}
+registerEnumType(CompressionRunEventType, {
+  name: 'CompressionRunEventType',
+  description: 'What happened to a compression run. PROGRESS is live only (not replayed).',
+});
+
+@ObjectType({ description: 'A change to a compression run, in order.' })
+export class CompressionRunEvent {
+  @Field(() => Int, { description: 'Position in the run’s stream; resume with `afterSeq`.' })
+  seq!: number;
+
+  @Field(() => CompressionRunEventType, { description: 'What happened.' })
+  type!: CompressionRunEventType;
+
+  @Field(() => ID, { description: 'The run.' })
+  runId!: string;
+
+  @Field(() => CompressionRun, {
+    nullable: true,
+    description: 'The run as it was right after the change (null for PROGRESS).',
+  })
+  run!: CompressionRun | null;
+
+  @Field(() => String, { nullable: true, description: 'PROGRESS: the phase (COMPRESS, DECOMPRESS, VERIFY).' })
+  phase!: string | null;
+
+  @Field(() => Float, { nullable: true, description: 'PROGRESS: the fraction of the phase done, 0–1.' })
+  progress!: number | null;
+
+  @Field(() => Date, { description: 'When it happened.' })
+  occurredAt!: Date;
+}
+
+type RunSnapshot = Omit<
+  CompressionRun,
+  'requestedBy' | 'agent' | 'input' | 'startedAt' | 'finishedAt' | 'createdAt'
+> & {
+  requestedById: string;
+  agentId: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  createdAt: string;
+};
+
+function snapshotOf(run: CompressionRun): RunSnapshot {
+  const { requestedBy, agent, input: _input, startedAt, finishedAt, createdAt, ...fields } = run;
+  return {
+    ...fields,
+    requestedById: requestedBy.id,
+    agentId: agent?.id ?? null,
+    startedAt: startedAt?.toISOString() ?? null,
+    finishedAt: finishedAt?.toISOString() ?? null,
+    createdAt: createdAt.toISOString(),
+  };
+}
+
+/** Appends to the run's stream in the caller's transaction, with the run as it is now. */
+export function recordRunEvent(
+  em: EntityManager,
+  type: CompressionRunEventType,
+  run: CompressionRun,
+  extra: Record<string, unknown> = {},
+): Promise<number> {
+  return appendEvent(em, {
+    stream: compressionRunStream(run.id),
+    type,
+    entityId: run.id,
+    payload: { run: snapshotOf(run), ...extra },
+  });
+}
+
+const built = new WeakMap<StoredEvent, CompressionRunEvent>();
+
+export function toCompressionRunEvent(event: StoredEvent): CompressionRunEvent {
+  let result = built.get(event);
+  if (!result) {
+    const payload = event.payload as { run?: RunSnapshot; phase?: string; progress?: number };
+    const snapshot = payload.run;
+    const run = snapshot
+      ? Object.assign(Object.create(CompressionRun.prototype) as CompressionRun, {
+          ...snapshot,
+          status: snapshot.status as CompressionRunStatus,
+          requestedBy: { id: snapshot.requestedById },
+          agent: snapshot.agentId ? { id: snapshot.agentId } : null,
+          startedAt: snapshot.startedAt ? new Date(snapshot.startedAt) : null,
+          finishedAt: snapshot.finishedAt ? new Date(snapshot.finishedAt) : null,
+          createdAt: new Date(snapshot.createdAt),
+        })
+      : null;
+    result = {
+      seq: event.seq,
+      type: event.type as CompressionRunEventType,
+      runId: event.stream.slice('compression-run:'.length),
+      run,
+      phase: payload.phase ?? null,
+      progress: payload.progress ?? null,
+      occurredAt: event.createdAt,
+    };
+    built.set(event, result);
+  }
+  return result;
+}
