@@ -9,6 +9,9 @@ import {
   CompressionRunsDocument,
   CreateAgentDocument,
   CreateCompressionRunDocument,
+  CreateCompressionSuiteDocument,
+  CompressionSuiteDocument,
+  CompressionSuiteUpdatedDocument,
   type CreateCompressionRunInput,
 } from '../src/sdk/generated/graphql.js';
 import { createActor, type Actor } from './support/actors.js';
@@ -239,6 +242,97 @@ describe('compression runs', () => {
     expect(run.outputBytes).toBeNull();
     const again = await execute(server.url, CancelCompressionRunDocument, { id }, { token: analyst.token });
     expect(codes(again)).toEqual(['CONFLICT']);
+  });
+
+  it('a suite runs one input across algorithms and levels, streams each run, and compares them when done', async () => {
+    const created = await execute(
+      server.url,
+      CreateCompressionSuiteDocument,
+      {
+        input: {
+          data: { text: 'the quick brown fox jumps over the lazy dog. '.repeat(2000) },
+          runs: [
+            { algorithm: 'GZIP', level: 1 },
+            { algorithm: 'GZIP', level: 9 },
+            { algorithm: 'BROTLI' },
+            { algorithm: 'ZSTD', level: 19 },
+          ],
+        },
+      },
+      { token: analyst.token },
+    );
+    expect(created.errors).toBeUndefined();
+    const suite = created.data!.createCompressionSuite;
+    // In the order `compressionAlgorithms` lists the algorithms, then by level.
+    expect(suite.runs.map((run) => `${run.algorithm}:${run.level}`)).toEqual([
+      'GZIP:1',
+      'GZIP:9',
+      'BROTLI:5',
+      'ZSTD:19',
+    ]);
+    expect(suite.comparison).toBeNull();
+    const ws = connectWs(server.wsUrl, viewer.token);
+    sockets.push(ws);
+    const events = subscribe(ws, CompressionSuiteUpdatedDocument, { id: suite.id, afterSeq: 0 });
+    const done = await eventually(
+      async () => {
+        const result = await execute(
+          server.url,
+          CompressionSuiteDocument,
+          { id: suite.id },
+          { token: viewer.token },
+        );
+        return result.data?.compressionSuite.status === 'COMPLETE' ? result.data.compressionSuite : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: 'the suite to complete' },
+    );
+    expect(done.runs.every((run) => run.status === 'SUCCEEDED' && run.roundTripOk)).toBe(true);
+    // Every run saw the same bytes.
+    expect(new Set(done.runs.map((run) => run.inputChecksum)).size).toBe(1);
+    const table = done.comparison!;
+    expect(table).toHaveLength(4);
+    const ratios = table.map((row) => row.ratio!);
+    expect(ratios).toEqual([...ratios].sort((a, b) => b - a));
+    expect(table.filter((row) => row.bestRatio)).toHaveLength(1);
+    expect(table[0]!.bestRatio).toBe(true);
+    expect(table.filter((row) => row.fastestCompression)).toHaveLength(1);
+    await eventually(() =>
+      events.received.some((event) => event.compressionSuiteUpdated.type === 'COMPLETED') ? true : undefined,
+    );
+    const types = events.received.map((event) => event.compressionSuiteUpdated);
+    expect(types.filter((event) => event.type === 'RUN_FINISHED').map((event) => event.finishedRuns)).toEqual(
+      [1, 2, 3, 4],
+    );
+    expect(types.at(-1)).toMatchObject({ type: 'COMPLETED', finishedRuns: 4, totalRuns: 4 });
+    // The inline data was stored once, on the suite, and dropped when it completed.
+    const [row] = await query<{ input: Buffer | null }>(
+      server.databaseUrl,
+      'select input from compression_suites where id = $1',
+      [suite.id],
+    );
+    expect(row!.input).toBeNull();
+    const runInputs = await query(
+      server.databaseUrl,
+      'select 1 from compression_runs where suite_id = $1 and input is not null',
+      [suite.id],
+    );
+    expect(runInputs).toEqual([]);
+  });
+
+  it('refuses a suite with one run, a repeated pair or a level out of range', async () => {
+    const suite = (runs: { algorithm: 'GZIP' | 'ZSTD'; level?: number }[]) =>
+      execute(
+        server.url,
+        CreateCompressionSuiteDocument,
+        { input: { data: { text: 'x' }, runs } },
+        { token: analyst.token },
+      );
+    expect(codes(await suite([{ algorithm: 'GZIP' }]))).toEqual(['BAD_USER_INPUT']);
+    const repeated = await suite([{ algorithm: 'GZIP', level: 6 }, { algorithm: 'GZIP' }]);
+    expect(codes(repeated)).toEqual(['BAD_USER_INPUT']);
+    expect(repeated.errors![0]!.message).toContain('GZIP:6 is listed twice');
+    const outOfRange = await suite([{ algorithm: 'GZIP' }, { algorithm: 'ZSTD', level: 23 }]);
+    expect(JSON.stringify(outOfRange.errors)).toContain('runs.1.level');
   });
 
   it('limits how many runs one user may have queued or running', async () => {

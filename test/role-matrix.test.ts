@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,9 @@ import {
   CompressionRunUpdatedDocument,
   CompressionRunsDocument,
   CreateCompressionRunDocument,
+  CreateCompressionSuiteDocument,
+  CompressionSuiteDocument,
+  CompressionSuiteUpdatedDocument,
   ModelsDocument,
   ResetCircuitBreakerDocument,
 } from '../src/sdk/generated/graphql.js';
@@ -82,6 +85,7 @@ const minimumAccess = {
     compressionAlgorithms: Role.VIEWER,
     compressionRuns: Role.VIEWER,
     compressionRun: Role.VIEWER,
+    compressionSuite: Role.VIEWER,
   },
   Mutation: {
     login: PUBLIC,
@@ -104,6 +108,7 @@ const minimumAccess = {
     cancelDebate: Role.OPERATOR,
     interject: Role.OPERATOR,
     createCompressionRun: Role.ANALYST,
+    createCompressionSuite: Role.ANALYST,
     cancelCompressionRun: Role.ANALYST,
   },
   Subscription: {
@@ -112,6 +117,7 @@ const minimumAccess = {
     conversationEvents: Role.VIEWER,
     debateEvents: Role.VIEWER,
     compressionRunUpdated: Role.VIEWER,
+    compressionSuiteUpdated: Role.VIEWER,
   },
 } as const satisfies Record<RootType, Record<string, Access>>;
 
@@ -251,6 +257,21 @@ async function runOf(caller: Caller): Promise<string> {
   return run.id;
 }
 
+/** A suite asked for by the caller (the ADMIN for callers who may not ask); its runs are queued. */
+async function suiteOf(caller: Caller): Promise<string> {
+  const requester: Caller = caller === ANONYMOUS || caller === Role.VIEWER ? Role.ADMIN : caller;
+  const suite = await server.app.services.compression.createSuite(
+    server.app.orm.em.fork(),
+    actorOf(requester),
+    {
+      data: { text: unique('data') },
+      runs: [{ algorithm: 'GZIP' as never }, { algorithm: 'ZSTD' as never }],
+      keepInput: false,
+    },
+  );
+  return suite.id;
+}
+
 const debateStatus = async (id: string) =>
   (await query<{ status: string }>(server.databaseUrl, 'select status from debates where id = $1', [id]))[0]!
     .status;
@@ -327,6 +348,11 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
     compressionRun: {
       attempt: async (caller) => ({
         response: await call(caller, CompressionRunDocument, { id: await runOf(caller) }),
+      }),
+    },
+    compressionSuite: {
+      attempt: async (caller) => ({
+        response: await call(caller, CompressionSuiteDocument, { id: await suiteOf(caller) }),
       }),
     },
     debates: {
@@ -558,12 +584,26 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
         const response = await call(caller, CreateCompressionRunDocument, {
           input: { algorithm: 'ZSTD', data: { text } },
         });
-        const queued = await rowCount(
-          `select count(*) from compression_runs where input_bytes = $1 and created_at > now() - interval '1 minute'`,
-          [Buffer.byteLength(text)],
-        );
-        const mine = response.data ? queued : 0;
-        return { response, writes: mine > 0 ? ['run queued'] : [] };
+        const checksum = createHash('sha256').update(text).digest('hex');
+        const queued = await rowCount(`select count(*) from compression_runs where input_checksum = $1`, [
+          checksum,
+        ]);
+        return { response, writes: queued > 0 ? ['run queued'] : [] };
+      },
+    },
+    createCompressionSuite: {
+      writes: ['suite queued'],
+      attempt: async (caller) => {
+        const text = unique('suite data');
+        const response = await call(caller, CreateCompressionSuiteDocument, {
+          input: { data: { text }, runs: [{ algorithm: 'GZIP' }, { algorithm: 'BROTLI' }] },
+        });
+        // Its runs carry the data's checksum: any run with it means the suite was stored.
+        const checksum = createHash('sha256').update(text).digest('hex');
+        const queued = await rowCount(`select count(*) from compression_runs where input_checksum = $1`, [
+          checksum,
+        ]);
+        return { response, writes: queued > 0 ? ['suite queued'] : [] };
       },
     },
     cancelCompressionRun: {
@@ -641,6 +681,11 @@ const scenarios: { [T in RootType]: Record<keyof (typeof minimumAccess)[T], Scen
         );
         return firstEvent(caller, CircuitBreakerChangedDocument, { afterSeq: 0 });
       },
+    },
+    compressionSuiteUpdated: {
+      // Nothing is stored for a suite until a run ends: wait for its first RUN_FINISHED.
+      attempt: async (caller) =>
+        firstEvent(caller, CompressionSuiteUpdatedDocument, { id: await suiteOf(caller), afterSeq: 0 }),
     },
     compressionRunUpdated: {
       // Its QUEUED event is stored: replaying from seq 0 delivers it at once to anyone allowed.

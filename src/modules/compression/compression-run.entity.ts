@@ -15,6 +15,8 @@ import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphq
 import { Agent } from '../agents/agent.entity.js';
 import { User } from '../users/user.entity.js';
 import { CompressionAlgorithm } from './compression-algorithm.js';
+import { CompressionInputKind, CorpusKind } from './compression-input.js';
+import { CompressionSuite } from './compression-suite.entity.js';
 
 export enum CompressionRunStatus {
   QUEUED = 'QUEUED',
@@ -28,27 +30,7 @@ registerEnumType(CompressionRunStatus, {
   description: 'QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED.',
 });
 
-export enum CompressionInputKind {
-  TEXT = 'TEXT',
-  BASE64 = 'BASE64',
-  CORPUS = 'CORPUS',
-}
-registerEnumType(CompressionInputKind, {
-  name: 'CompressionInputKind',
-  description: 'Where a run’s data came from: inline text, inline base64, or a generated corpus.',
-});
-
-export enum CorpusKind {
-  TEXT = 'TEXT',
-  JSON = 'JSON',
-  LOGS = 'LOGS',
-  RANDOM = 'RANDOM',
-}
-registerEnumType(CorpusKind, {
-  name: 'CorpusKind',
-  description:
-    'Built-in deterministic data: English-like TEXT, JSON records, LOGS lines, or incompressible RANDOM bytes.',
-});
+export { CompressionInputKind, CorpusKind } from './compression-input.js';
 
 export const TERMINAL_RUN_STATUSES = [
   CompressionRunStatus.SUCCEEDED,
@@ -61,12 +43,14 @@ export const TERMINAL_RUN_STATUSES = [
 @Entity({ tableName: 'compression_runs' })
 @Index({ properties: ['createdAt', 'id'] })
 @Index({ properties: ['requestedBy', 'status'] })
+@Index({ properties: ['suite'] })
 export class CompressionRun {
   [OptionalProps]?:
     | 'status'
     | 'corpusKind'
     | 'corpusSeed'
     | 'agent'
+    | 'suite'
     | 'keepInput'
     | 'cancelRequested'
     | 'outputBytes'
@@ -172,6 +156,10 @@ export class CompressionRun {
 
   @ManyToOne(() => Agent, { ref: true, nullable: true, deleteRule: 'restrict' })
   agent: Ref<Agent> | null = null;
+
+  /** The suite it belongs to; its inline data is then the suite's (stored once). */
+  @ManyToOne(() => CompressionSuite, { ref: true, nullable: true, deleteRule: 'cascade' })
+  suite: Ref<CompressionSuite> | null = null;
 
   @Field(() => Date, { nullable: true, description: 'When a worker started it.' })
   @Property({ type: 'timestamptz', nullable: true })

@@ -49,21 +49,23 @@ export class CompressionRunEvent {
 
 type RunSnapshot = Omit<
   CompressionRun,
-  'requestedBy' | 'agent' | 'input' | 'startedAt' | 'finishedAt' | 'createdAt'
+  'requestedBy' | 'agent' | 'suite' | 'input' | 'startedAt' | 'finishedAt' | 'createdAt'
 > & {
   requestedById: string;
   agentId: string | null;
+  suiteId: string | null;
   startedAt: string | null;
   finishedAt: string | null;
   createdAt: string;
 };
 
 function snapshotOf(run: CompressionRun): RunSnapshot {
-  const { requestedBy, agent, input: _input, startedAt, finishedAt, createdAt, ...fields } = run;
+  const { requestedBy, agent, suite, input: _input, startedAt, finishedAt, createdAt, ...fields } = run;
   return {
     ...fields,
     requestedById: requestedBy.id,
     agentId: agent?.id ?? null,
+    suiteId: suite?.id ?? null,
     startedAt: startedAt?.toISOString() ?? null,
     finishedAt: finishedAt?.toISOString() ?? null,
     createdAt: createdAt.toISOString(),
@@ -85,24 +87,26 @@ export function recordRunEvent(
   });
 }
 
+function revive(snapshot: RunSnapshot): CompressionRun {
+  return Object.assign(Object.create(CompressionRun.prototype) as CompressionRun, {
+    ...snapshot,
+    status: snapshot.status as CompressionRunStatus,
+    requestedBy: { id: snapshot.requestedById },
+    agent: snapshot.agentId ? { id: snapshot.agentId } : null,
+    suite: snapshot.suiteId ? { id: snapshot.suiteId } : null,
+    startedAt: snapshot.startedAt ? new Date(snapshot.startedAt) : null,
+    finishedAt: snapshot.finishedAt ? new Date(snapshot.finishedAt) : null,
+    createdAt: new Date(snapshot.createdAt),
+  });
+}
+
 const built = new WeakMap<StoredEvent, CompressionRunEvent>();
 
 export function toCompressionRunEvent(event: StoredEvent): CompressionRunEvent {
   let result = built.get(event);
   if (!result) {
     const payload = event.payload as { run?: RunSnapshot; phase?: string; progress?: number };
-    const snapshot = payload.run;
-    const run = snapshot
-      ? Object.assign(Object.create(CompressionRun.prototype) as CompressionRun, {
-          ...snapshot,
-          status: snapshot.status as CompressionRunStatus,
-          requestedBy: { id: snapshot.requestedById },
-          agent: snapshot.agentId ? { id: snapshot.agentId } : null,
-          startedAt: snapshot.startedAt ? new Date(snapshot.startedAt) : null,
-          finishedAt: snapshot.finishedAt ? new Date(snapshot.finishedAt) : null,
-          createdAt: new Date(snapshot.createdAt),
-        })
-      : null;
+    const run = payload.run ? revive(payload.run) : null;
     result = {
       seq: event.seq,
       type: event.type as CompressionRunEventType,
@@ -113,6 +117,81 @@ export function toCompressionRunEvent(event: StoredEvent): CompressionRunEvent {
       occurredAt: event.createdAt,
     };
     built.set(event, result);
+  }
+  return result;
+}
+
+export const compressionSuiteStream = (suiteId: string) => `compression-suite:${suiteId}`;
+
+export enum CompressionSuiteEventType {
+  /** One of its runs ended (SUCCEEDED, FAILED or CANCELLED): `run` says how. */
+  RUN_FINISHED = 'RUN_FINISHED',
+  /** All its runs have ended: the comparison is ready. */
+  COMPLETED = 'COMPLETED',
+}
+registerEnumType(CompressionSuiteEventType, {
+  name: 'CompressionSuiteEventType',
+  description: 'What happened in a compression suite.',
+});
+
+@ObjectType({ description: 'A change to a compression suite, in order.' })
+export class CompressionSuiteEvent {
+  @Field(() => Int, { description: 'Position in the suite’s stream; resume with `afterSeq`.' })
+  seq!: number;
+
+  @Field(() => CompressionSuiteEventType, { description: 'What happened.' })
+  type!: CompressionSuiteEventType;
+
+  @Field(() => ID, { description: 'The suite.' })
+  suiteId!: string;
+
+  @Field(() => CompressionRun, { nullable: true, description: 'RUN_FINISHED: the run as it ended.' })
+  run!: CompressionRun | null;
+
+  @Field(() => Int, { description: 'How many of its runs have ended so far.' })
+  finishedRuns!: number;
+
+  @Field(() => Int, { description: 'How many runs it has.' })
+  totalRuns!: number;
+
+  @Field(() => Date, { description: 'When it happened.' })
+  occurredAt!: Date;
+}
+
+export function recordSuiteEvent(
+  em: EntityManager,
+  suiteId: string,
+  type: CompressionSuiteEventType,
+  payload: { run?: CompressionRun; finishedRuns: number; totalRuns: number },
+): Promise<number> {
+  return appendEvent(em, {
+    stream: compressionSuiteStream(suiteId),
+    type,
+    entityId: suiteId,
+    payload: {
+      ...(payload.run ? { run: snapshotOf(payload.run) } : {}),
+      finishedRuns: payload.finishedRuns,
+      totalRuns: payload.totalRuns,
+    },
+  });
+}
+
+const builtSuiteEvents = new WeakMap<StoredEvent, CompressionSuiteEvent>();
+
+export function toCompressionSuiteEvent(event: StoredEvent): CompressionSuiteEvent {
+  let result = builtSuiteEvents.get(event);
+  if (!result) {
+    const payload = event.payload as { run?: RunSnapshot; finishedRuns: number; totalRuns: number };
+    result = {
+      seq: event.seq,
+      type: event.type as CompressionSuiteEventType,
+      suiteId: event.stream.slice('compression-suite:'.length),
+      run: payload.run ? revive(payload.run) : null,
+      finishedRuns: payload.finishedRuns,
+      totalRuns: payload.totalRuns,
+      occurredAt: event.createdAt,
+    };
+    builtSuiteEvents.set(event, result);
   }
   return result;
 }

@@ -19,9 +19,22 @@ import { Agent } from '../agents/agent.entity.js';
 import { User } from '../users/user.entity.js';
 import { CompressionAlgorithm } from './compression-algorithm.js';
 import { CompressionRun } from './compression-run.entity.js';
-import { CompressionRunEvent, compressionRunStream, toCompressionRunEvent } from './compression.events.js';
+import {
+  CompressionRunEvent,
+  compressionRunStream,
+  CompressionSuiteEvent,
+  compressionSuiteStream,
+  toCompressionRunEvent,
+  toCompressionSuiteEvent,
+} from './compression.events.js';
+import { CompressionSuite, CompressionSuiteStatus } from './compression-suite.entity.js';
+import { CompressionComparisonRow, comparisonOf } from './dto/compression-comparison.type.js';
 import { CompressionAlgorithmInfo } from './dto/compression-algorithm-info.type.js';
-import { CompressionRunsArgs, CreateCompressionRunInput } from './dto/compression.inputs.js';
+import {
+  CompressionRunsArgs,
+  CreateCompressionRunInput,
+  CreateCompressionSuiteInput,
+} from './dto/compression.inputs.js';
 
 export const CompressionRunConnection = connectionType(CompressionRun, 'CompressionRun');
 export type CompressionRunConnection = InstanceType<typeof CompressionRunConnection>;
@@ -66,6 +79,43 @@ export class CompressionResolver {
     return ctx.services.compression.create(ctx.em, ctx.user!, input);
   }
 
+  @Mutation(() => CompressionSuite, {
+    description:
+      'Queue the same data across several algorithms and levels; `comparison` is filled in when all have ended. ANALYST+.',
+  })
+  createCompressionSuite(
+    @Arg('input', () => CreateCompressionSuiteInput) input: CreateCompressionSuiteInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<CompressionSuite> {
+    return ctx.services.compression.createSuite(ctx.em, ctx.user!, input);
+  }
+
+  @Query(() => CompressionSuite, { description: 'One compression suite by id. VIEWER+.' })
+  compressionSuite(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { em, services }: GraphQLContext,
+  ): Promise<CompressionSuite> {
+    return services.compression.getSuite(em, id);
+  }
+
+  @Subscription(() => CompressionSuiteEvent, {
+    description: 'A suite’s runs ending, then its completion, in order; resumable with `afterSeq`. VIEWER+.',
+    subscribe: async ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      const { id, afterSeq } = args as { id: string; afterSeq?: number | null };
+      const suite = await ctx.services.compression.getSuite(ctx.em, id);
+      return ctx.realtime.subscribe(compressionSuiteStream(suite.id), { afterSeq });
+    },
+  })
+  compressionSuiteUpdated(
+    @Root() event: StoredEvent,
+    @Arg('id', () => ID, { description: 'The suite.' }) _id: string,
+    @Arg('afterSeq', () => Int, { nullable: true, description: 'Resume after this seq.' })
+    _afterSeq?: number,
+  ): CompressionSuiteEvent {
+    return toCompressionSuiteEvent(event);
+  }
+
   @Mutation(() => CompressionRun, {
     description: 'Cancel a run that has not finished (yours; ADMIN: any). ANALYST+.',
   })
@@ -100,5 +150,31 @@ export class CompressionResolver {
   @FieldResolver(() => Agent, { nullable: true, description: 'The agent that executes it, if any.' })
   async agent(@Root() run: CompressionRun, @Ctx() { loaders }: GraphQLContext): Promise<Agent | null> {
     return run.agent ? loaders.agentById.load(run.agent.id) : null;
+  }
+}
+
+@Resolver(() => CompressionSuite)
+export class CompressionSuiteResolver {
+  @FieldResolver(() => [CompressionRun], { description: 'Its runs, by algorithm (as `compressionAlgorithms` lists them) then level.' })
+  runs(@Root() suite: CompressionSuite, @Ctx() { em, services }: GraphQLContext): Promise<CompressionRun[]> {
+    return services.compression.suiteRuns(em, suite.id);
+  }
+
+  @FieldResolver(() => [CompressionComparisonRow], {
+    nullable: true,
+    description:
+      'Once COMPLETE: its runs side by side, best ratio first, with the best of each figure marked.',
+  })
+  async comparison(
+    @Root() suite: CompressionSuite,
+    @Ctx() { em, services }: GraphQLContext,
+  ): Promise<CompressionComparisonRow[] | null> {
+    if (suite.status !== CompressionSuiteStatus.COMPLETE) return null;
+    return comparisonOf(await services.compression.suiteRuns(em, suite.id));
+  }
+
+  @FieldResolver(() => User, { description: 'Who asked for it.' })
+  async requestedBy(@Root() suite: CompressionSuite, @Ctx() { loaders }: GraphQLContext): Promise<User> {
+    return (await loaders.userById.load(suite.requestedBy.id))!;
   }
 }

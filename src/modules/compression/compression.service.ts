@@ -7,6 +7,7 @@ import {
   NotFoundError,
   RateLimitedError,
   ValidationError,
+  type FieldProblem,
 } from '../../common/errors.js';
 import { assertUuid } from '../../common/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page, type PageArgs } from '../../common/pagination.js';
@@ -25,11 +26,23 @@ import {
   TERMINAL_RUN_STATUSES,
 } from './compression-run.entity.js';
 import { CompressionRunEventType, recordRunEvent } from './compression.events.js';
-import type { CompressionRunFilter, CreateCompressionRunInput } from './dto/compression.inputs.js';
+import type { CompressionAlgorithm } from './compression-algorithm.js';
+import { CompressionSuite } from './compression-suite.entity.js';
+import { suiteRunFinished } from './suite-progress.js';
+import type {
+  CompressionDataInput,
+  CompressionRunFilter,
+  CreateCompressionRunInput,
+  CreateCompressionSuiteInput,
+} from './dto/compression.inputs.js';
+
+type InputFields = Pick<
+  CompressionRun,
+  'inputKind' | 'corpusKind' | 'corpusSeed' | 'inputBytes' | 'inputChecksum'
+>;
 
 export const COMPRESSION_JOB = 'compression.run';
 const RUN_CURSOR = 'createdAt';
-const ACTIVE = [CompressionRunStatus.QUEUED, CompressionRunStatus.RUNNING];
 
 /** Strict base64 (the standard alphabet, padded): Buffer.from would skip what it does not understand. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -45,6 +58,16 @@ export class CompressionService {
     const run = await em.findOne(CompressionRun, { id: assertUuid(id, 'id') });
     if (!run) throw new NotFoundError('Compression run', id);
     return run;
+  }
+
+  async getSuite(em: EntityManager, id: string): Promise<CompressionSuite> {
+    const suite = await em.findOne(CompressionSuite, { id: assertUuid(id, 'id') });
+    if (!suite) throw new NotFoundError('Compression suite', id);
+    return suite;
+  }
+
+  suiteRuns(em: EntityManager, suiteId: string): Promise<CompressionRun[]> {
+    return em.find(CompressionRun, { suite: suiteId }, { orderBy: [{ algorithm: 'asc' }, { level: 'asc' }] });
   }
 
   async list(
@@ -90,89 +113,175 @@ export class CompressionService {
     actor: AuthUser,
     input: CreateCompressionRunInput,
   ): Promise<CompressionRun> {
-    const spec = ALGORITHMS[input.algorithm];
-    const level = input.level ?? spec.defaultLevel;
-    const problems: { field: string; message: string }[] = [];
-    if (level < spec.minLevel || level > spec.maxLevel)
-      problems.push({
-        field: 'level',
-        message: `must be ${spec.minLevel}–${spec.maxLevel} for ${input.algorithm}`,
+    const problems: FieldProblem[] = [];
+    const level = this.checkLevel(input.algorithm, input.level, 'level', problems);
+    const data = this.checkData(input.data, problems);
+    return em.transactional(async (tx) => {
+      await this.checkAgent(tx, input.agentId, [input.algorithm], problems);
+      if (problems.length > 0) throw new ValidationError(problems);
+      await this.takeSlot(tx, actor);
+      const run = tx.create(CompressionRun, {
+        algorithm: input.algorithm,
+        level,
+        ...data.fields,
+        input: data.bytes,
+        keepInput: input.keepInput,
+        requestedBy: actor.id,
+        agent: input.agentId?.toLowerCase() ?? null,
       });
+      await this.queue(tx, run);
+      this.audited(tx, actor, 'createCompressionRun', run.id);
+      return run;
+    });
+  }
 
-    const given = (['text', 'base64', 'corpus'] as const).filter((key) => input.data[key] != null);
-    let data: Buffer | null = null;
-    if (given.length !== 1) {
-      problems.push({ field: 'data', message: 'give exactly one of text, base64 or corpus' });
-    } else if (input.data.text != null) {
-      data = Buffer.from(input.data.text, 'utf8');
-    } else if (input.data.base64 != null) {
-      if (!BASE64.test(input.data.base64))
-        problems.push({ field: 'data.base64', message: 'must be valid base64' });
-      else data = Buffer.from(input.data.base64, 'base64');
-    }
-    if (data && data.length === 0) problems.push({ field: `data.${given[0]}`, message: 'must not be empty' });
-    if (data && data.length > this.limits.inlineMaxBytes)
-      problems.push({
-        field: `data.${given[0]}`,
-        message: `is ${data.length} bytes; inline data is limited to ${this.limits.inlineMaxBytes} bytes (use a corpus for more)`,
+  /**
+   * One input, several (algorithm, level) runs; the inline data is stored once, on the suite. It counts as
+   * one against the caller's active-run limit.
+   */
+  async createSuite(
+    em: EntityManager,
+    actor: AuthUser,
+    input: CreateCompressionSuiteInput,
+  ): Promise<CompressionSuite> {
+    const problems: FieldProblem[] = [];
+    const runs = input.runs.map((each, index) => ({
+      algorithm: each.algorithm,
+      level: this.checkLevel(each.algorithm, each.level, `runs.${index}.level`, problems),
+    }));
+    const seen = new Set<string>();
+    runs.forEach((run, index) => {
+      const key = `${run.algorithm}:${run.level}`;
+      if (seen.has(key)) problems.push({ field: `runs.${index}`, message: `${key} is listed twice` });
+      seen.add(key);
+    });
+    const data = this.checkData(input.data, problems);
+    return em.transactional(async (tx) => {
+      await this.checkAgent(tx, input.agentId, [...new Set(runs.map((run) => run.algorithm))], problems);
+      if (problems.length > 0) throw new ValidationError(problems);
+      await this.takeSlot(tx, actor);
+      const suite = tx.create(CompressionSuite, {
+        ...data.fields,
+        input: data.bytes,
+        keepInput: input.keepInput,
+        requestedBy: actor.id,
       });
-    const corpus = given.length === 1 ? input.data.corpus : undefined;
+      for (const each of runs) {
+        const run = tx.create(CompressionRun, {
+          ...each,
+          ...data.fields,
+          keepInput: input.keepInput,
+          requestedBy: actor.id,
+          agent: input.agentId?.toLowerCase() ?? null,
+          suite: suite.id,
+        });
+        await this.queue(tx, run);
+      }
+      this.audited(tx, actor, 'createCompressionSuite', suite.id, 'CompressionSuite');
+      return suite;
+    });
+  }
+
+  private checkLevel(
+    algorithm: CompressionAlgorithm,
+    given: number | undefined | null,
+    field: string,
+    problems: FieldProblem[],
+  ): number {
+    const spec = ALGORITHMS[algorithm];
+    const level = given ?? spec.defaultLevel;
+    if (level < spec.minLevel || level > spec.maxLevel)
+      problems.push({ field, message: `must be ${spec.minLevel}–${spec.maxLevel} for ${algorithm}` });
+    return level;
+  }
+
+  /** Exactly one of text, base64 or corpus, within the limits; inline data decoded (strictly). */
+  private checkData(
+    given: CompressionDataInput,
+    problems: FieldProblem[],
+  ): { bytes: Buffer | null; fields: InputFields } {
+    const kinds = (['text', 'base64', 'corpus'] as const).filter((key) => given[key] != null);
+    let bytes: Buffer | null = null;
+    if (kinds.length !== 1) {
+      problems.push({ field: 'data', message: 'give exactly one of text, base64 or corpus' });
+    } else if (given.text != null) {
+      bytes = Buffer.from(given.text, 'utf8');
+    } else if (given.base64 != null) {
+      if (!BASE64.test(given.base64))
+        problems.push({ field: 'data.base64', message: 'must be valid base64' });
+      else bytes = Buffer.from(given.base64, 'base64');
+    }
+    if (bytes && bytes.length === 0)
+      problems.push({ field: `data.${kinds[0]}`, message: 'must not be empty' });
+    if (bytes && bytes.length > this.limits.inlineMaxBytes)
+      problems.push({
+        field: `data.${kinds[0]}`,
+        message: `is ${bytes.length} bytes; inline data is limited to ${this.limits.inlineMaxBytes} bytes (use a corpus for more)`,
+      });
+    const corpus = kinds.length === 1 ? given.corpus : undefined;
     if (corpus && corpus.sizeBytes > this.limits.corpusMaxBytes)
       problems.push({
         field: 'data.corpus.sizeBytes',
         message: `must be at most ${this.limits.corpusMaxBytes} bytes`,
       });
-
-    return em.transactional(async (tx) => {
-      if (input.agentId) {
-        const agent = await tx.findOne(Agent, { id: assertUuid(input.agentId, 'agentId') });
-        if (!agent) problems.push({ field: 'agentId', message: `agent ${input.agentId} does not exist` });
-        else if (agent.status !== AgentStatus.ACTIVE)
-          problems.push({ field: 'agentId', message: `agent ${agent.name} is DISABLED` });
-        else if (!agent.supportedAlgorithms.includes(input.algorithm))
-          problems.push({
-            field: 'agentId',
-            message: `agent ${agent.name} does not support ${input.algorithm}`,
-          });
-      }
-      if (problems.length > 0) throw new ValidationError(problems);
-
-      // Serialised per user (the row lock), so two requests cannot both take the last slot.
-      await tx.execute('select 1 from users where id = ? for update', [actor.id]);
-      const active = await tx.count(CompressionRun, { requestedBy: actor.id, status: { $in: ACTIVE } });
-      if (active >= this.limits.maxActivePerUser)
-        throw new RateLimitedError(
-          `You have ${active} runs queued or running (the limit is ${this.limits.maxActivePerUser}); try again when one finishes`,
-          5,
-        );
-
-      const run = tx.create(CompressionRun, {
-        algorithm: input.algorithm,
-        level,
-        inputKind: data
-          ? input.data.text != null
+    return {
+      bytes,
+      fields: {
+        inputKind: bytes
+          ? given.text != null
             ? CompressionInputKind.TEXT
             : CompressionInputKind.BASE64
           : CompressionInputKind.CORPUS,
         corpusKind: corpus?.kind ?? null,
         corpusSeed: corpus?.seed ?? null,
-        inputBytes: data ? data.length : corpus!.sizeBytes,
-        inputChecksum: data ? createHash('sha256').update(data).digest('hex') : null,
-        keepInput: input.keepInput,
-        input: data,
-        requestedBy: actor.id,
-        agent: input.agentId?.toLowerCase() ?? null,
-      });
-      await tx.flush();
-      await recordRunEvent(tx, CompressionRunEventType.QUEUED, run);
-      await this.jobs.enqueue(tx, {
-        kind: COMPRESSION_JOB,
-        key: `compression:${run.id}`,
-        payload: { runId: run.id },
-        maxAttempts: 3,
-      });
-      this.audited(tx, actor, 'createCompressionRun', run.id);
-      return run;
+        inputBytes: bytes ? bytes.length : (corpus?.sizeBytes ?? 0),
+        inputChecksum: bytes ? createHash('sha256').update(bytes).digest('hex') : null,
+      },
+    };
+  }
+
+  private async checkAgent(
+    tx: EntityManager,
+    agentId: string | undefined | null,
+    algorithms: CompressionAlgorithm[],
+    problems: FieldProblem[],
+  ): Promise<void> {
+    if (!agentId) return;
+    const agent = await tx.findOne(Agent, { id: assertUuid(agentId, 'agentId') });
+    if (!agent) problems.push({ field: 'agentId', message: `agent ${agentId} does not exist` });
+    else if (agent.status !== AgentStatus.ACTIVE)
+      problems.push({ field: 'agentId', message: `agent ${agent.name} is DISABLED` });
+    else
+      for (const algorithm of algorithms)
+        if (!agent.supportedAlgorithms.includes(algorithm))
+          problems.push({ field: 'agentId', message: `agent ${agent.name} does not support ${algorithm}` });
+  }
+
+  /** Active runs (outside suites) plus running suites, against the limit; serialised per user. */
+  private async takeSlot(tx: EntityManager, actor: AuthUser): Promise<void> {
+    await tx.execute('select 1 from users where id = ? for update', [actor.id]);
+    const [row] = await tx.execute<{ active: number }[]>(
+      `select (select count(*) from compression_runs where requested_by_id = ? and suite_id is null
+                and status in ('QUEUED', 'RUNNING'))
+            + (select count(*) from compression_suites where requested_by_id = ? and status = 'RUNNING') as active`,
+      [actor.id, actor.id],
+    );
+    const active = Number(row!.active);
+    if (active >= this.limits.maxActivePerUser)
+      throw new RateLimitedError(
+        `You have ${active} runs or suites queued or running (the limit is ${this.limits.maxActivePerUser}); try again when one finishes`,
+        5,
+      );
+  }
+
+  private async queue(tx: EntityManager, run: CompressionRun): Promise<void> {
+    await tx.flush();
+    await recordRunEvent(tx, CompressionRunEventType.QUEUED, run);
+    await this.jobs.enqueue(tx, {
+      kind: COMPRESSION_JOB,
+      key: `compression:${run.id}`,
+      payload: { runId: run.id },
+      maxAttempts: 3,
     });
   }
 
@@ -199,6 +308,7 @@ export class CompressionService {
           [`compression:${run.id}`],
         );
         await recordRunEvent(tx, CompressionRunEventType.CANCELLED, run);
+        if (run.suite) await suiteRunFinished(tx, run);
       } else {
         // The flag covers a worker that starts (or restarts) later; the event reaches one running now.
         run.cancelRequested = true;
@@ -210,13 +320,19 @@ export class CompressionService {
     });
   }
 
-  private audited(tx: EntityManager, actor: AuthUser, action: string, runId: string): void {
+  private audited(
+    tx: EntityManager,
+    actor: AuthUser,
+    action: string,
+    resourceId: string,
+    resourceType = 'CompressionRun',
+  ): void {
     this.audit.record(tx, {
       actor,
       action: `Mutation.${action}`,
       outcome: AuditOutcome.SUCCESS,
-      resourceType: 'CompressionRun',
-      resourceId: runId,
+      resourceType,
+      resourceId,
     });
   }
 }

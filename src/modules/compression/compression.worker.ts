@@ -9,6 +9,9 @@ import type { EventHub } from '../../realtime/index.js';
 import { watchForStop } from '../../realtime/live-output.js';
 import { CompressionRun, CompressionRunStatus, TERMINAL_RUN_STATUSES } from './compression-run.entity.js';
 import { CompressionRunEventType, compressionRunStream, recordRunEvent } from './compression.events.js';
+import { CompressionInputKind } from './compression-input.js';
+import { CompressionSuite } from './compression-suite.entity.js';
+import { suiteRunFinished } from './suite-progress.js';
 import { COMPRESSION_JOB } from './compression.service.js';
 
 export interface CompressionWorkerDeps {
@@ -104,10 +107,15 @@ async function start(
     });
     if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return null;
     if (run.cancelRequested) return 'cancelled';
+    // A suite stores its inline data once, for all its runs.
+    const input =
+      run.suite && run.inputKind !== CompressionInputKind.CORPUS
+        ? (await tx.findOneOrFail(CompressionSuite, run.suite.id, { populate: ['input'] })).input
+        : run.input;
     run.status = CompressionRunStatus.RUNNING;
     run.startedAt = new Date();
     await recordRunEvent(tx, CompressionRunEventType.STARTED, run);
-    const { algorithm, level, input, inputBytes, corpusKind, corpusSeed } = run;
+    const { algorithm, level, inputBytes, corpusKind, corpusSeed } = run;
     return { algorithm, level, input, inputBytes, corpusKind, corpusSeed };
   });
 }
@@ -148,4 +156,5 @@ async function finish(
     type = CompressionRunEventType.FAILED;
   }
   await recordRunEvent(tx, type, run);
+  if (run.suite) await suiteRunFinished(tx, run);
 }

@@ -105,6 +105,12 @@ export type CompressionRunFilter = {
 /** QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED. */
 export type CompressionRunStatus = 'CANCELLED' | 'FAILED' | 'QUEUED' | 'RUNNING' | 'SUCCEEDED';
 
+/** What happened in a compression suite. */
+export type CompressionSuiteEventType = 'COMPLETED' | 'RUN_FINISHED';
+
+/** RUNNING while any of its runs is queued or running; COMPLETE once all have ended. */
+export type CompressionSuiteStatus = 'COMPLETE' | 'RUNNING';
+
 /** Why a debate concluded: consensus reached the threshold, the moderator called it, the last round ended, or the token budget was spent. */
 export type ConclusionReason = 'CONSENSUS' | 'MAX_ROUNDS' | 'MODERATOR' | 'TOKEN_BUDGET';
 
@@ -163,6 +169,18 @@ export type CreateCompressionRunInput = {
   keepInput?: boolean;
   /** The level; the algorithm’s default when omitted. */
   level?: number | null | undefined;
+};
+
+/** The same data across several algorithms and levels, compared when all are done. */
+export type CreateCompressionSuiteInput = {
+  /** An ACTIVE agent supporting every algorithm listed. */
+  agentId?: string | number | null | undefined;
+  /** The data, shared by every run. */
+  data: CompressionDataInput;
+  /** Keep inline data after the runs. */
+  keepInput?: boolean;
+  /** 2–16 distinct (algorithm, level) pairs. */
+  runs: Array<SuiteRunInput>;
 };
 
 /** A new debate. It waits as PENDING until `startDebate`. */
@@ -246,6 +264,14 @@ export type Role =
 
 /** Sort order. */
 export type SortDirection = 'ASC' | 'DESC';
+
+/** One (algorithm, level) of a suite. */
+export type SuiteRunInput = {
+  /** The algorithm. */
+  algorithm: CompressionAlgorithm;
+  /** The level; the algorithm’s default when omitted. */
+  level?: number | null | undefined;
+};
 
 /** Changes to an agent; omitted (or null) fields stay as they are. `options` is replaced whole. */
 export type UpdateAgentInput = {
@@ -828,6 +854,194 @@ export type CompressionRunUpdatedSubscription = {
       createdAt: string;
       requestedBy: { id: string; email: string };
       agent: { id: string; name: string } | null;
+    } | null;
+  };
+};
+
+export type CompressionSuiteFieldsFragment = {
+  id: string;
+  status: CompressionSuiteStatus;
+  inputKind: CompressionInputKind;
+  corpusKind: CorpusKind | null;
+  inputBytes: number;
+  keepInput: boolean;
+  finishedAt: string | null;
+  createdAt: string;
+  requestedBy: { id: string; email: string };
+  runs: Array<{
+    id: string;
+    algorithm: CompressionAlgorithm;
+    level: number;
+    status: CompressionRunStatus;
+    inputKind: CompressionInputKind;
+    corpusKind: CorpusKind | null;
+    corpusSeed: number | null;
+    inputBytes: number;
+    inputChecksum: string | null;
+    keepInput: boolean;
+    cancelRequested: boolean;
+    outputBytes: number | null;
+    ratio: number | null;
+    compressMs: number | null;
+    decompressMs: number | null;
+    compressMBps: number | null;
+    decompressMBps: number | null;
+    roundTripOk: boolean | null;
+    error: string | null;
+    startedAt: string | null;
+    finishedAt: string | null;
+    createdAt: string;
+    requestedBy: { id: string; email: string };
+    agent: { id: string; name: string } | null;
+  }>;
+  comparison: Array<{
+    runId: string;
+    algorithm: CompressionAlgorithm;
+    level: number;
+    status: CompressionRunStatus;
+    ratio: number | null;
+    outputBytes: number | null;
+    compressMBps: number | null;
+    decompressMBps: number | null;
+    bestRatio: boolean;
+    fastestCompression: boolean;
+    fastestDecompression: boolean;
+  }> | null;
+};
+
+export type CreateCompressionSuiteMutationVariables = Exact<{
+  input: CreateCompressionSuiteInput;
+}>;
+
+export type CreateCompressionSuiteMutation = {
+  createCompressionSuite: {
+    id: string;
+    status: CompressionSuiteStatus;
+    inputKind: CompressionInputKind;
+    corpusKind: CorpusKind | null;
+    inputBytes: number;
+    keepInput: boolean;
+    finishedAt: string | null;
+    createdAt: string;
+    requestedBy: { id: string; email: string };
+    runs: Array<{
+      id: string;
+      algorithm: CompressionAlgorithm;
+      level: number;
+      status: CompressionRunStatus;
+      inputKind: CompressionInputKind;
+      corpusKind: CorpusKind | null;
+      corpusSeed: number | null;
+      inputBytes: number;
+      inputChecksum: string | null;
+      keepInput: boolean;
+      cancelRequested: boolean;
+      outputBytes: number | null;
+      ratio: number | null;
+      compressMs: number | null;
+      decompressMs: number | null;
+      compressMBps: number | null;
+      decompressMBps: number | null;
+      roundTripOk: boolean | null;
+      error: string | null;
+      startedAt: string | null;
+      finishedAt: string | null;
+      createdAt: string;
+      requestedBy: { id: string; email: string };
+      agent: { id: string; name: string } | null;
+    }>;
+    comparison: Array<{
+      runId: string;
+      algorithm: CompressionAlgorithm;
+      level: number;
+      status: CompressionRunStatus;
+      ratio: number | null;
+      outputBytes: number | null;
+      compressMBps: number | null;
+      decompressMBps: number | null;
+      bestRatio: boolean;
+      fastestCompression: boolean;
+      fastestDecompression: boolean;
+    }> | null;
+  };
+};
+
+export type CompressionSuiteQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+export type CompressionSuiteQuery = {
+  compressionSuite: {
+    id: string;
+    status: CompressionSuiteStatus;
+    inputKind: CompressionInputKind;
+    corpusKind: CorpusKind | null;
+    inputBytes: number;
+    keepInput: boolean;
+    finishedAt: string | null;
+    createdAt: string;
+    requestedBy: { id: string; email: string };
+    runs: Array<{
+      id: string;
+      algorithm: CompressionAlgorithm;
+      level: number;
+      status: CompressionRunStatus;
+      inputKind: CompressionInputKind;
+      corpusKind: CorpusKind | null;
+      corpusSeed: number | null;
+      inputBytes: number;
+      inputChecksum: string | null;
+      keepInput: boolean;
+      cancelRequested: boolean;
+      outputBytes: number | null;
+      ratio: number | null;
+      compressMs: number | null;
+      decompressMs: number | null;
+      compressMBps: number | null;
+      decompressMBps: number | null;
+      roundTripOk: boolean | null;
+      error: string | null;
+      startedAt: string | null;
+      finishedAt: string | null;
+      createdAt: string;
+      requestedBy: { id: string; email: string };
+      agent: { id: string; name: string } | null;
+    }>;
+    comparison: Array<{
+      runId: string;
+      algorithm: CompressionAlgorithm;
+      level: number;
+      status: CompressionRunStatus;
+      ratio: number | null;
+      outputBytes: number | null;
+      compressMBps: number | null;
+      decompressMBps: number | null;
+      bestRatio: boolean;
+      fastestCompression: boolean;
+      fastestDecompression: boolean;
+    }> | null;
+  };
+};
+
+export type CompressionSuiteUpdatedSubscriptionVariables = Exact<{
+  id: string | number;
+  afterSeq?: number | null | undefined;
+}>;
+
+export type CompressionSuiteUpdatedSubscription = {
+  compressionSuiteUpdated: {
+    seq: number;
+    type: CompressionSuiteEventType;
+    suiteId: string;
+    finishedRuns: number;
+    totalRuns: number;
+    occurredAt: string;
+    run: {
+      id: string;
+      algorithm: CompressionAlgorithm;
+      level: number;
+      status: CompressionRunStatus;
+      ratio: number | null;
     } | null;
   };
 };
@@ -1565,6 +1779,122 @@ export const CompressionRunFieldsFragmentDoc = {
     },
   ],
 } as unknown as DocumentNode<CompressionRunFieldsFragment, unknown>;
+export const CompressionSuiteFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionSuiteFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionSuite' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'runs' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'CompressionRunFields' } }],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'comparison' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'runId' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'bestRatio' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'fastestCompression' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'fastestDecompression' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionRunFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionRun' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusSeed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputChecksum' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cancelRequested' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'roundTripOk' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'error' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CompressionSuiteFieldsFragment, unknown>;
 export const MessageFieldsFragmentDoc = {
   kind: 'Document',
   definitions: [
@@ -3352,6 +3682,380 @@ export const CompressionRunUpdatedDocument = {
     },
   ],
 } as unknown as DocumentNode<CompressionRunUpdatedSubscription, CompressionRunUpdatedSubscriptionVariables>;
+export const CreateCompressionSuiteDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'CreateCompressionSuite' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'CreateCompressionSuiteInput' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'createCompressionSuite' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'input' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'input' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'CompressionSuiteFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionRunFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionRun' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusSeed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputChecksum' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cancelRequested' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'roundTripOk' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'error' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionSuiteFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionSuite' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'runs' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'CompressionRunFields' } }],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'comparison' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'runId' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'bestRatio' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'fastestCompression' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'fastestDecompression' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CreateCompressionSuiteMutation, CreateCompressionSuiteMutationVariables>;
+export const CompressionSuiteDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'CompressionSuite' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'compressionSuite' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'CompressionSuiteFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionRunFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionRun' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusSeed' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputChecksum' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cancelRequested' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMs' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'roundTripOk' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'error' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'agent' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'CompressionSuiteFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'CompressionSuite' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'corpusKind' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'inputBytes' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'keepInput' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'finishedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'requestedBy' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'runs' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'CompressionRunFields' } }],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'comparison' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'runId' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'outputBytes' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'compressMBps' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'decompressMBps' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'bestRatio' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'fastestCompression' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'fastestDecompression' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CompressionSuiteQuery, CompressionSuiteQueryVariables>;
+export const CompressionSuiteUpdatedDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'subscription',
+      name: { kind: 'Name', value: 'CompressionSuiteUpdated' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'afterSeq' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'compressionSuiteUpdated' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'afterSeq' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'afterSeq' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'suiteId' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'finishedRuns' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'totalRuns' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'occurredAt' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'run' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'algorithm' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'level' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'ratio' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<
+  CompressionSuiteUpdatedSubscription,
+  CompressionSuiteUpdatedSubscriptionVariables
+>;
 export const StartConversationDocument = {
   kind: 'Document',
   definitions: [

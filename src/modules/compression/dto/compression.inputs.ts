@@ -1,4 +1,6 @@
 import {
+  ArrayMaxSize,
+  ArrayMinSize,
   IsBase64,
   IsBoolean,
   IsInt,
@@ -95,6 +97,39 @@ export class CreateCompressionRunInput {
     defaultValue: false,
     description: 'Keep inline data after the run (by default only its size and checksum are kept).',
   })
+  @IsBoolean()
+  keepInput: boolean = false;
+}
+
+@InputType({ description: 'One (algorithm, level) of a suite.' })
+export class SuiteRunInput {
+  @Field(() => CompressionAlgorithm, { description: 'The algorithm.' })
+  algorithm!: CompressionAlgorithm;
+
+  @Field(() => Int, { nullable: true, description: 'The level; the algorithm’s default when omitted.' })
+  @IsOptional()
+  @IsInt()
+  level?: number;
+}
+
+@InputType({ description: 'The same data across several algorithms and levels, compared when all are done.' })
+export class CreateCompressionSuiteInput {
+  @Field(() => CompressionDataInput, { description: 'The data, shared by every run.' })
+  @ValidateNested()
+  data!: CompressionDataInput;
+
+  @Field(() => [SuiteRunInput], { description: '2–16 distinct (algorithm, level) pairs.' })
+  @ArrayMinSize(2, { message: 'needs at least 2 runs' })
+  @ArrayMaxSize(16, { message: 'takes at most 16 runs' })
+  @ValidateNested({ each: true })
+  runs!: SuiteRunInput[];
+
+  @Field(() => ID, { nullable: true, description: 'An ACTIVE agent supporting every algorithm listed.' })
+  @IsOptional()
+  @IsUUID(undefined, { message: 'must be a UUID' })
+  agentId?: string;
+
+  @Field(() => Boolean, { defaultValue: false, description: 'Keep inline data after the runs.' })
   @IsBoolean()
   keepInput: boolean = false;
 }
