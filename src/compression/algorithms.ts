@@ -39,7 +39,8 @@ export const ALGORITHMS: Record<CompressionAlgorithm, AlgorithmInfo> = {
     maxLevel: 11,
     // Not the library's 11, which runs at about 1 MB/s: 5 is the usual choice for on-the-fly compression.
     defaultLevel: 5,
-    description: 'Brotli (node:zlib); the level is its quality. 11 is the densest and by far the slowest (about 1 MB/s).',
+    description:
+      'Brotli (node:zlib); the level is its quality. 11 is the densest and by far the slowest (about 1 MB/s).',
   },
   [CompressionAlgorithm.ZSTD]: {
     minLevel: 1,

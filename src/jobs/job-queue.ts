@@ -54,7 +54,10 @@ class LeaseLostError extends Error {}
  * without failing while a dependency's breaker is open. Why not pg-boss: see docs/ARCHITECTURE.md.
  */
 export class JobQueue {
-  private readonly handlers = new Map<string, { run: JobHandler; onFinalFailure?: FinalFailureHandler }>();
+  private readonly handlers = new Map<
+    string,
+    { run: JobHandler; onFinalFailure?: FinalFailureHandler; concurrency?: number }
+  >();
   private readonly running = new Map<string, { job: Job; controller: AbortController }>();
   private renewer: NodeJS.Timeout | undefined;
   private readonly wake = () => this.poll();
@@ -71,8 +74,16 @@ export class JobQueue {
     private readonly log: Logger,
   ) {}
 
-  /** `onFinalFailure` runs once when a job of this kind has used all its attempts (e.g. to store a failed reply). */
-  register(kind: string, run: JobHandler, options: { onFinalFailure?: FinalFailureHandler } = {}): void {
+  /**
+   * `onFinalFailure` runs once when a job of this kind has used all its attempts (e.g. to store a failed
+   * reply); `concurrency` caps how many of this kind run here at once (e.g. no more than there are
+   * compression threads), within the queue's own limit.
+   */
+  register(
+    kind: string,
+    run: JobHandler,
+    options: { onFinalFailure?: FinalFailureHandler; concurrency?: number } = {},
+  ): void {
     this.handlers.set(kind, { run, ...options });
   }
 
@@ -139,9 +150,15 @@ export class JobQueue {
     void (async () => {
       try {
         while (!this.stopped && this.running.size < this.options.concurrency) {
-          const jobs = await this.claim(Math.min(CLAIM_BATCH, this.options.concurrency - this.running.size));
-          for (const job of jobs) void this.run(job);
-          if (jobs.length === 0) break;
+          let claimed = 0;
+          for (const group of this.claimGroups()) {
+            const free = this.options.concurrency - this.running.size;
+            if (free <= 0) break;
+            const jobs = await this.claim(group.kinds, Math.min(CLAIM_BATCH, free, group.limit));
+            for (const job of jobs) void this.run(job);
+            claimed += jobs.length;
+          }
+          if (claimed === 0) break;
         }
       } catch (err) {
         if (err instanceof ServiceUnavailableError)
@@ -153,8 +170,24 @@ export class JobQueue {
     })();
   }
 
-  /** Claims up to `limit` due jobs in one statement, each with its own fencing token. */
-  private async claim(limit: number): Promise<Job[]> {
+  /** Kinds without a cap are claimed together; each capped kind alone, up to its free places. */
+  private claimGroups(): { kinds: string[]; limit: number }[] {
+    const uncapped: string[] = [];
+    const groups: { kinds: string[]; limit: number }[] = [];
+    for (const [kind, { concurrency }] of this.handlers) {
+      if (concurrency === undefined) {
+        uncapped.push(kind);
+        continue;
+      }
+      let running = 0;
+      for (const { job } of this.running.values()) if (job.kind === kind) running += 1;
+      if (running < concurrency) groups.push({ kinds: [kind], limit: concurrency - running });
+    }
+    return uncapped.length > 0 ? [{ kinds: uncapped, limit: Infinity }, ...groups] : groups;
+  }
+
+  /** Claims up to `limit` due jobs of `kinds` in one statement, each with its own fencing token. */
+  private async claim(kinds: string[], limit: number): Promise<Job[]> {
     const rows: (Omit<Job, 'maxAttempts' | 'leaseToken'> & { max_attempts: number; lease_owner: string })[] =
       await this.db.execute(() =>
         this.orm.em.getConnection().execute(
@@ -167,12 +200,7 @@ export class JobQueue {
              order by run_after limit ? for update skip locked)
           returning id, kind, key, payload, attempts, max_attempts, lease_owner`,
           // knex would spread a JS array into a list: pass a Postgres array literal instead.
-          [
-            this.options.replicaId,
-            this.options.leaseMs / 1000,
-            `{${[...this.handlers.keys()].join(',')}}`,
-            limit,
-          ],
+          [this.options.replicaId, this.options.leaseMs / 1000, textArray(kinds), limit],
         ),
       );
     return rows.map(({ max_attempts, lease_owner, ...row }) => ({

@@ -37,6 +37,12 @@ export class CompressionRunEvent {
   })
   run!: CompressionRun | null;
 
+  @Field(() => Int, {
+    nullable: true,
+    description: 'STARTED: which attempt (2 and on: started again after a crash or a failure).',
+  })
+  attempt!: number | null;
+
   @Field(() => String, { nullable: true, description: 'PROGRESS: the phase (COMPRESS, DECOMPRESS, VERIFY).' })
   phase!: string | null;
 
@@ -105,13 +111,19 @@ const built = new WeakMap<StoredEvent, CompressionRunEvent>();
 export function toCompressionRunEvent(event: StoredEvent): CompressionRunEvent {
   let result = built.get(event);
   if (!result) {
-    const payload = event.payload as { run?: RunSnapshot; phase?: string; progress?: number };
+    const payload = event.payload as {
+      run?: RunSnapshot;
+      attempt?: number;
+      phase?: string;
+      progress?: number;
+    };
     const run = payload.run ? revive(payload.run) : null;
     result = {
       seq: event.seq,
       type: event.type as CompressionRunEventType,
       runId: event.stream.slice('compression-run:'.length),
       run,
+      attempt: payload.attempt ?? null,
       phase: payload.phase ?? null,
       progress: payload.progress ?? null,
       occurredAt: event.createdAt,

@@ -155,7 +155,9 @@ export class CompressionResolver {
 
 @Resolver(() => CompressionSuite)
 export class CompressionSuiteResolver {
-  @FieldResolver(() => [CompressionRun], { description: 'Its runs, by algorithm (as `compressionAlgorithms` lists them) then level.' })
+  @FieldResolver(() => [CompressionRun], {
+    description: 'Its runs, by algorithm (as `compressionAlgorithms` lists them) then level.',
+  })
   runs(@Root() suite: CompressionSuite, @Ctx() { em, services }: GraphQLContext): Promise<CompressionRun[]> {
     return services.compression.suiteRuns(em, suite.id);
   }

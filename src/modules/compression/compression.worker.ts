@@ -32,6 +32,8 @@ const PROGRESS_EVERY_MS = 250;
  */
 export function registerCompressionWorker(deps: CompressionWorkerDeps): void {
   deps.jobs.register(COMPRESSION_JOB, (job, context) => runCompression(deps, job, context), {
+    // No more claimed than there are threads: a claimed run is RUNNING, not waiting for a thread.
+    concurrency: deps.pool.threads,
     onFinalFailure: async (job, message) => {
       await deps.orm.em
         .fork()
@@ -49,7 +51,7 @@ async function runCompression(deps: CompressionWorkerDeps, job: Job, context: Jo
     signal: context.signal,
   });
   try {
-    const run = await start(deps.orm.em.fork(), runId);
+    const run = await start(deps.orm.em.fork(), runId, job.attempts);
     if (run === 'cancelled') return await context.complete((tx) => finish(tx, runId, { cancelled: true }));
     if (!run) return await context.complete(async () => undefined);
 
@@ -95,6 +97,7 @@ async function runCompression(deps: CompressionWorkerDeps, job: Job, context: Jo
 async function start(
   em: EntityManager,
   runId: string,
+  attempt: number,
 ): Promise<
   | Pick<CompressionRun, 'algorithm' | 'level' | 'input' | 'inputBytes' | 'corpusKind' | 'corpusSeed'>
   | 'cancelled'
@@ -114,7 +117,8 @@ async function start(
         : run.input;
     run.status = CompressionRunStatus.RUNNING;
     run.startedAt = new Date();
-    await recordRunEvent(tx, CompressionRunEventType.STARTED, run);
+    // A run started again after a crash says so: attempt 2, 3…
+    await recordRunEvent(tx, CompressionRunEventType.STARTED, run, { attempt });
     const { algorithm, level, inputBytes, corpusKind, corpusSeed } = run;
     return { algorithm, level, input, inputBytes, corpusKind, corpusSeed };
   });

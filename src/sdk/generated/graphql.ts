@@ -826,6 +826,7 @@ export type CompressionRunUpdatedSubscription = {
     seq: number;
     type: CompressionRunEventType;
     runId: string;
+    attempt: number | null;
     phase: string | null;
     progress: number | null;
     occurredAt: string;
@@ -3607,6 +3608,7 @@ export const CompressionRunUpdatedDocument = {
                 { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'type' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'runId' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'attempt' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'phase' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'progress' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'occurredAt' } },
