@@ -5,7 +5,7 @@ import { CompressionAlgorithm } from '../modules/compression/compression-algorit
 export interface AlgorithmInfo {
   minLevel: number;
   maxLevel: number;
-  /** The level the library itself uses when given none, so "default" means what users get elsewhere. */
+  /** The level used when none is given: the library's own, except brotli's (see below). */
   defaultLevel: number;
   description: string;
 }

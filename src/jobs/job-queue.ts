@@ -65,6 +65,7 @@ export class JobQueue {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private polling = false;
+  private lastSweep = 0;
 
   constructor(
     private readonly orm: MikroORM,
@@ -149,6 +150,11 @@ export class JobQueue {
     this.polling = true;
     void (async () => {
       try {
+        // At the poll's pace, not at every wake-up: it is for the rare job whose worker died.
+        if (Date.now() - this.lastSweep >= this.options.pollMs) {
+          this.lastSweep = Date.now();
+          await this.failExhausted();
+        }
         while (!this.stopped && this.running.size < this.options.concurrency) {
           let claimed = 0;
           for (const group of this.claimGroups()) {
@@ -168,6 +174,34 @@ export class JobQueue {
         this.polling = false;
       }
     })();
+  }
+
+  /**
+   * A job whose worker died on its last attempt (its lease ran out) is not claimed again: work that
+   * kills its process (out of memory, say) would take down every replica in turn. It fails here instead.
+   */
+  private async failExhausted(): Promise<void> {
+    const rows: (Omit<Job, 'maxAttempts' | 'leaseToken'> & { max_attempts: number })[] =
+      await this.db.execute(() =>
+        this.orm.em.getConnection().execute(
+          `update jobs set status = 'FAILED', lease_owner = null, lease_expires_at = null, updated_at = now(),
+                  last_error = 'its worker stopped (crashed or was killed) on the last attempt'
+            where id in (
+              select id from jobs where kind = any(?::text[]) and status = 'RUNNING'
+                 and lease_expires_at < now() and attempts >= max_attempts
+               limit 100 for update skip locked)
+            returning id, kind, key, payload, attempts, max_attempts`,
+          [textArray([...this.handlers.keys()])],
+        ),
+      );
+    for (const { max_attempts, ...row } of rows) {
+      const job = { ...row, maxAttempts: max_attempts, leaseToken: '' };
+      this.log.error({ jobId: job.id, kind: job.kind }, 'job failed: its worker stopped on the last attempt');
+      await this.handlers
+        .get(job.kind)
+        ?.onFinalFailure?.(job, 'its worker stopped (crashed or was killed) on the last attempt')
+        .catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record the job failure'));
+    }
   }
 
   /** Kinds without a cap are claimed together; each capped kind alone, up to its free places. */
@@ -196,7 +230,8 @@ export class JobQueue {
           where id in (
             select id from jobs
              where kind = any(?::text[]) and (
-               (status = 'QUEUED' and run_after <= now()) or (status = 'RUNNING' and lease_expires_at < now()))
+               (status = 'QUEUED' and run_after <= now())
+               or (status = 'RUNNING' and lease_expires_at < now() and attempts < max_attempts))
              order by run_after limit ? for update skip locked)
           returning id, kind, key, payload, attempts, max_attempts, lease_owner`,
           // knex would spread a JS array into a list: pass a Postgres array literal instead.

@@ -11,7 +11,7 @@ import {
   Property,
   type Ref,
 } from '@mikro-orm/core';
-import { Field, Float, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { User } from '../users/user.entity.js';
 import { CompressionInputKind, CorpusKind } from './compression-input.js';
 
@@ -47,7 +47,7 @@ export class CompressionSuite {
   @Enum({ items: () => CorpusKind, nativeEnumName: 'corpus_kind', nullable: true })
   corpusKind: CorpusKind | null = null;
 
-  @Field(() => Float, { nullable: true, description: 'For a CORPUS input: its seed.' })
+  @Field(() => Int, { nullable: true, description: 'For a CORPUS input: its seed.' })
   @Property({ type: 'integer', nullable: true })
   corpusSeed: number | null = null;
 

@@ -43,7 +43,10 @@ export class CompressionRunEvent {
   })
   attempt!: number | null;
 
-  @Field(() => String, { nullable: true, description: 'PROGRESS: the phase (COMPRESS, DECOMPRESS, VERIFY).' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'PROGRESS: the phase (GENERATING, HASHING, COMPRESSING, DECOMPRESSING, VERIFYING).',
+  })
   phase!: string | null;
 
   @Field(() => Float, { nullable: true, description: 'PROGRESS: the fraction of the phase done, 0–1.' })

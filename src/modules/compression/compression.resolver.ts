@@ -147,7 +147,10 @@ export class CompressionResolver {
     return (await loaders.userById.load(run.requestedBy.id))!;
   }
 
-  @FieldResolver(() => Agent, { nullable: true, description: 'The agent that executes it, if any.' })
+  @FieldResolver(() => Agent, {
+    nullable: true,
+    description: 'The agent it was asked of, if any (one that lists the algorithm among its supported ones).',
+  })
   async agent(@Root() run: CompressionRun, @Ctx() { loaders }: GraphQLContext): Promise<Agent | null> {
     return run.agent ? loaders.agentById.load(run.agent.id) : null;
   }
