@@ -1,8 +1,3 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdtemp, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateAgentDocument,
@@ -13,7 +8,7 @@ import {
   StartDebateDocument,
   type DebateEventsSubscription,
 } from '../src/sdk/generated/graphql.js';
-import { freePort } from '../src/testing/ports.js';
+import { buildServer, exited, type BuiltServer, type BuiltServers } from './support/built-server.js';
 import { execute } from './support/client.js';
 import { createTestDatabase, dropTestDatabase, query } from './support/database.js';
 import { eventually } from './support/eventually.js';
@@ -26,81 +21,35 @@ import { connectWs, subscribe, type Subscription, type WsClient } from './suppor
  * stored once and a subscriber's stream gap-free; with two replicas, killing the one holding the step
  * job hands the debate to the survivor without interleaving turns.
  */
-const root = path.resolve(import.meta.dirname, '..');
 const admin = { email: 'debate-crash@example.test', password: 'a long enough password' };
 const ALL_TURNS = [1, 2, 3].flatMap((round) => [1, 2, 3].map((seat) => [round, seat]));
 
 type Event = DebateEventsSubscription['debateEvents'];
 type Events = Subscription<DebateEventsSubscription>;
 
-interface Replica {
-  child: ChildProcess;
-  replicaId: string;
-  url: string;
-  wsUrl: string;
-}
-
 /** A private build (and data folder): another session's `npm run build` empties the shared `dist/`. */
-let buildDir: string;
-const children = new Set<ChildProcess>();
+let servers: BuiltServers;
 const sockets: WsClient[] = [];
 
-async function startBuiltServer(replicaId: string, env: Record<string, string>): Promise<Replica> {
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    cwd: buildDir,
-    env: {
-      ...inherited,
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PARLEY_DATA_DIR: path.join(buildDir, 'data'),
-      ADMIN_EMAIL: admin.email,
-      ADMIN_PASSWORD: admin.password,
-      JOB_LEASE_MS: '3000',
-      JOB_POLL_MS: '200',
-      ...env,
-      REPLICA_ID: replicaId,
-      PORT: String(port),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout!.resume();
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${replicaId} exited with ${child.exitCode}: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`${replicaId} not ready in 60 s: ${stderr}`);
-    const ready = await fetch(`${base}/health/ready`).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ready) return { child, replicaId, url: `${base}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql` };
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-function exited(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code) => resolve(code));
-    child.kill(signal);
+/** A process of the build, with the admin account and short job leases. */
+function startBuiltServer(replicaId: string, env: Record<string, string>): Promise<BuiltServer> {
+  return servers.start(replicaId, {
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    JOB_LEASE_MS: '3000',
+    JOB_POLL_MS: '200',
+    ...env,
   });
 }
 
-async function login(replica: Replica): Promise<string> {
+async function login(replica: BuiltServer): Promise<string> {
   const response = await execute(replica.url, LoginDocument, admin);
   if (!response.data) throw new Error(JSON.stringify(response.errors));
   return response.data.login.accessToken;
 }
 
 /** Three agents and a debate that runs all three rounds (a threshold of 1 is never reached). */
-async function createDebate(replica: Replica, token: string): Promise<string> {
+async function createDebate(replica: BuiltServer, token: string): Promise<string> {
   const agentIds: string[] = [];
   for (const name of ['Ada', 'Babbage', 'Curie']) {
     const created = await execute(
@@ -128,7 +77,7 @@ async function createDebate(replica: Replica, token: string): Promise<string> {
   return created.data.createDebate.id;
 }
 
-function watch(replica: Replica, token: string, debateId: string, afterSeq: number): Events {
+function watch(replica: BuiltServer, token: string, debateId: string, afterSeq: number): Events {
   const ws = connectWs(replica.wsUrl, token);
   sockets.push(ws);
   return subscribe(ws, DebateEventsDocument, { debateId, afterSeq });
@@ -189,7 +138,7 @@ async function runningStep(databaseUrl: string, debateId: string) {
 
 /** What a user would check after the crash: the debate, its turns and rounds, the jobs, the stream. */
 async function expectFinishedExactlyOnce(
-  replica: Replica,
+  replica: BuiltServer,
   token: string,
   databaseUrl: string,
   debateId: string,
@@ -242,20 +191,11 @@ function expectGapFreeStream(stored: Event[]) {
 }
 
 beforeAll(async () => {
-  // The built server finds its root (package.json, dist/migrations) by walking up from its files, and
-  // its packages through node_modules: both are given to it here.
-  buildDir = await mkdtemp(path.join(os.tmpdir(), 'parley-debate-crash-'));
-  await copyFile(path.join(root, 'package.json'), path.join(buildDir, 'package.json'));
-  await symlink(path.join(root, 'node_modules'), path.join(buildDir, 'node_modules'), 'dir');
-  await promisify(execFile)(
-    process.execPath,
-    ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', path.join(buildDir, 'dist')],
-    { cwd: root },
-  );
+  servers = await buildServer('parley-debate-crash');
 }, 180_000);
 
 afterAll(async () => {
-  if (buildDir) await rm(buildDir, { recursive: true, force: true });
+  await servers?.remove();
 });
 
 describe('a debate whose orchestrating process is killed mid-turn', () => {
@@ -272,7 +212,7 @@ describe('a debate whose orchestrating process is killed mid-turn', () => {
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((socket) => socket.dispose()));
     // A failed test may leave a server running: only the ones this file started, by their handle.
-    await Promise.all([...children].map((child) => exited(child, 'SIGKILL')));
+    await servers.killAll();
     await dropTestDatabase(databaseUrl);
   });
 

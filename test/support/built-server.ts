@@ -34,13 +34,24 @@ export interface BuiltServers {
 export async function buildServer(prefix: string): Promise<BuiltServers> {
   const buildDir = await mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
   const children = new Set<ChildProcess>();
-  await copyFile(path.join(root, 'package.json'), path.join(buildDir, 'package.json'));
-  await symlink(path.join(root, 'node_modules'), path.join(buildDir, 'node_modules'), 'dir');
-  await promisify(execFile)(
-    process.execPath,
-    ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', path.join(buildDir, 'dist')],
-    { cwd: root },
-  );
+  try {
+    await copyFile(path.join(root, 'package.json'), path.join(buildDir, 'package.json'));
+    await symlink(path.join(root, 'node_modules'), path.join(buildDir, 'node_modules'), 'dir');
+    await promisify(execFile)(
+      process.execPath,
+      [
+        'node_modules/typescript/bin/tsc',
+        '-p',
+        'tsconfig.build.json',
+        '--outDir',
+        path.join(buildDir, 'dist'),
+      ],
+      { cwd: root },
+    );
+  } catch (error) {
+    await rm(buildDir, { recursive: true, force: true }); // a failed build leaves nothing behind
+    throw error;
+  }
 
   const killAll = async () => {
     await Promise.all([...children].map((child) => exited(child, 'SIGKILL')));
