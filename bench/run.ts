@@ -6,6 +6,7 @@ const benches: [string, string[]][] = [
   ['fanout.js', ['--expose-gc']],
   ['llm.js', []],
   ['debate.js', []],
+  ['compression.js', []],
 ];
 let failed = false;
 for (const [file, flags] of benches) {

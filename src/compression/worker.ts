@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { runCompressionTask, type CompressionResult, type CompressionTask } from './task.js';
@@ -5,6 +6,14 @@ import { runCompressionTask, type CompressionResult, type CompressionTask } from
 /** What pool.ts posts: the task plus, when the caller wants progress, the worker's end of a channel. */
 export interface WorkerTask extends CompressionTask {
   progressPort?: MessagePort;
+}
+
+// Compression is batch work: below the event loop's threads in the scheduler's eyes, so requests keep
+// their latency while runs execute (on Linux this sets this thread's own niceness). Best effort.
+try {
+  os.setPriority(10);
+} catch {
+  // not permitted here: run at normal priority
 }
 
 /** The piscina handler: one compression task per call, on this worker thread. */

@@ -244,7 +244,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       inlineMaxBytes: env.COMPRESSION_INLINE_MAX_BYTES,
       corpusMaxBytes: env.COMPRESSION_CORPUS_MAX_BYTES,
       maxActivePerUser: env.COMPRESSION_MAX_ACTIVE_PER_USER,
-      workers: env.COMPRESSION_WORKERS ?? Math.max(1, os.availableParallelism()),
+      // One core left to the event loop (and PostgreSQL): on 2 cores, one worker thread by default.
+      workers: env.COMPRESSION_WORKERS ?? Math.max(1, os.availableParallelism() - 1),
     },
     database: {
       policy: {
