@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '../src/modules/users/role.js';
-import { DebatesDocument } from '../src/sdk/generated/graphql.js';
+import {
+  DebateDocument,
+  DebatesDocument,
+  type DebateFilter,
+  type DebatesQueryVariables,
+} from '../src/sdk/generated/graphql.js';
 import { createActor, type Actor } from './support/actors.js';
 import { execute } from './support/client.js';
 import { query } from './support/database.js';
@@ -112,5 +117,84 @@ describe('nested reads', () => {
 
     expect(twenty.statements.length, twenty.statements.join('\n')).toBeLessThanOrEqual(8);
     expect(twenty.statements.length, twenty.statements.join('\n')).toBe(five.statements.length);
+  });
+
+  it('filters by status, participant and creator, and pages debates and turns by cursor without gaps', async () => {
+    await seedDebates(3);
+    const other = await createActor(readServer, Role.OPERATOR, 'reads-other');
+    const lone = await createAgent(readServer, other, 'Lone', FAST);
+    const [pending] = await query<{ id: string }>(
+      readServer.databaseUrl,
+      `insert into debates (id, topic, status, created_by_id, max_rounds, consensus_threshold, created_at, updated_at)
+       values (gen_random_uuid(), 'Pending', 'PENDING', $1, 3, 1, now(), now()) returning id`,
+      [other.session.user.id],
+    );
+    await query(
+      readServer.databaseUrl,
+      `insert into debate_participants (id, debate_id, seat, agent_id)
+       values (gen_random_uuid(), $1, 1, $2), (gen_random_uuid(), $1, 2, $3)`,
+      [pending!.id, lone, readAgents[0]],
+    );
+    const list = (variables: DebatesQueryVariables) =>
+      execute(readServer.url, DebatesDocument, { turnsFirst: 1, ...variables }, { token: owner.token });
+    const ids = async (filter: DebateFilter) =>
+      (await list({ first: 100, filter })).data!.debates.nodes.map((node) => node.id);
+
+    expect(await ids({ status: 'PENDING' })).toEqual([pending!.id]);
+    expect(await ids({ participantAgentId: lone })).toEqual([pending!.id]);
+    expect(await ids({ createdById: other.session.user.id })).toEqual([pending!.id]);
+    expect(await ids({ status: 'CONCLUDED', participantAgentId: lone })).toEqual([]);
+
+    // Every debate of the owner, newest first, in pages of 7: the same list the table gives, once each.
+    const expected = (
+      await query<{ id: string }>(
+        readServer.databaseUrl,
+        'select id from debates where created_by_id = $1 order by created_at desc, id desc',
+        [owner.session.user.id],
+      )
+    ).map((row) => row.id);
+    const seen: string[] = [];
+    let after: string | null | undefined;
+    for (;;) {
+      const page = (await list({ first: 7, after, filter: { createdById: owner.session.user.id } })).data!
+        .debates;
+      expect(page.totalCount).toBe(expected.length);
+      seen.push(...page.nodes.map((node) => node.id));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(expected);
+
+    // A debate's turns, 5 at a time, continue exactly where the last page ended.
+    const turns: string[] = [];
+    let turnsAfter: string | null | undefined;
+    for (;;) {
+      const page = (
+        await execute(
+          readServer.url,
+          DebateDocument,
+          { id: expected[0]!, turnsFirst: 5, turnsAfter },
+          { token: owner.token },
+        )
+      ).data!.debate.turns;
+      expect(page.totalCount).toBe(12);
+      turns.push(...page.nodes.map((turn) => `${turn.round}.${turn.seat}`));
+      if (!page.pageInfo.hasNextPage) break;
+      turnsAfter = page.pageInfo.endCursor;
+    }
+    expect(turns).toEqual([
+      '1.1',
+      '1.2',
+      '1.3',
+      '2.1',
+      '2.2',
+      '2.3',
+      '3.1',
+      '3.2',
+      '3.3',
+      '4.1',
+      '4.2',
+      '4.3',
+    ]);
   });
 });

@@ -151,10 +151,10 @@ export class Agent {
   stats: AgentStats = new AgentStats();
 
   @Field(() => Date, { description: 'When the agent was created.' })
-  @Property({ type: 'timestamptz' })
+  @Property({ type: 'timestamptz', length: 3 })
   createdAt: Date = new Date();
 
   @Field(() => Date, { description: 'When the agent was last changed.' })
-  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
+  @Property({ type: 'timestamptz', length: 3, onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 }

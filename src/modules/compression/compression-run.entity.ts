@@ -170,6 +170,6 @@ export class CompressionRun {
   finishedAt: Date | null = null;
 
   @Field(() => Date, { description: 'When it was asked for.' })
-  @Property({ type: 'timestamptz' })
+  @Property({ type: 'timestamptz', length: 3 })
   createdAt: Date = new Date();
 }

@@ -59,7 +59,7 @@ export class Conversation {
   createdAt: Date = new Date();
 
   @Field(() => Date, { description: 'When its last message was added.' })
-  @Property({ type: 'timestamptz' })
+  @Property({ type: 'timestamptz', length: 3 })
   updatedAt: Date = new Date();
 }
 

@@ -184,7 +184,7 @@ export class Debate {
   endedAt: Date | null = null;
 
   @Field(() => Date, { description: 'When it was created.' })
-  @Property({ type: 'timestamptz' })
+  @Property({ type: 'timestamptz', length: 3 })
   createdAt: Date = new Date();
 
   @Field(() => Date, { description: 'When it last changed.' })

@@ -25,7 +25,7 @@ export class User {
   role: Role = Role.VIEWER;
 
   @Field(() => Date, { description: 'When the user was created.' })
-  @Property({ type: 'timestamptz' })
+  @Property({ type: 'timestamptz', length: 3 })
   createdAt: Date = new Date();
 
   @Field(() => Date, { description: 'When the user was last changed.' })
