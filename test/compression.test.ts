@@ -29,7 +29,12 @@ const sockets: WsClient[] = [];
 
 beforeAll(async () => {
   server = await startTestServer({
-    env: { JOB_POLL_MS: '200', COMPRESSION_WORKERS: '2', COMPRESSION_MAX_ACTIVE_PER_USER: '3' },
+    env: {
+      JOB_POLL_MS: '200',
+      COMPRESSION_WORKERS: '2',
+      COMPRESSION_MAX_ACTIVE_PER_USER: '3',
+      COMPRESSION_INLINE_MAX_BYTES: '131072',
+    },
   });
   analyst = await createActor(server, Role.ANALYST, 'compression-analyst');
   other = await createActor(server, Role.ANALYST, 'compression-other');
@@ -159,6 +164,11 @@ describe('compression runs', () => {
         'data',
       ],
       [{ algorithm: 'GZIP' as const, data: { text: '' } }, 'data.text'],
+      [{ algorithm: 'GZIP' as const, data: { text: 'x'.repeat(131_073) } }, 'data.text'],
+      [
+        { algorithm: 'GZIP' as const, data: { base64: Buffer.alloc(131_073).toString('base64') } },
+        'data.base64',
+      ],
       [
         {
           algorithm: 'GZIP' as const,
