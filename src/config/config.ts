@@ -2,6 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { CircuitPolicy } from '../resilience/circuit.js';
+import type { DocumentLimits } from '../security/document-limits.js';
+import type { RateLimitSettings } from '../security/rate-limits.js';
 
 /**
  * The one place that reads the environment. Everything else takes a `Config`.
@@ -28,6 +30,36 @@ const csv = optionalString.transform((value) =>
         .filter(Boolean)
     : [],
 );
+
+/** `"<per second>,<burst>"`: a token bucket. */
+const bucket = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const [perSecond, burst] = value.split(',').map((part) => Number(part.trim()));
+      if (!(perSecond > 0) || !(burst >= 1) || !Number.isFinite(perSecond + burst)) {
+        ctx.addIssue({ code: 'custom', message: 'must be "<operations per second>,<burst>", e.g. "10,50"' });
+        return z.NEVER;
+      }
+      return { perSecond, burst };
+    });
+
+/** `"<max>,<window seconds>"`: at most max calls in any window. */
+const window = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const [max, seconds] = value.split(',').map((part) => Number(part.trim()));
+      if (!Number.isInteger(max) || max < 1 || !(seconds > 0)) {
+        ctx.addIssue({ code: 'custom', message: 'must be "<max calls>,<window seconds>", e.g. "10,300"' });
+        return z.NEVER;
+      }
+      return { max, windowMs: Math.round(seconds * 1000) };
+    });
+
+const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -93,6 +125,27 @@ const envSchema = z.object({
     .default(12 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  GRAPHQL_LANDING_PAGE: z.enum(['true', 'false']).optional(),
+  GRAPHQL_MAX_CHARACTERS: positiveInt(20_000),
+  GRAPHQL_MAX_TOKENS: positiveInt(2_000),
+  GRAPHQL_MAX_DEPTH: positiveInt(12),
+  GRAPHQL_MAX_ALIASES: positiveInt(30),
+  GRAPHQL_MAX_DIRECTIVES: positiveInt(50),
+  GRAPHQL_MAX_COST: positiveInt(10_000),
+  GRAPHQL_DEFAULT_LIST_SIZE: positiveInt(10),
+  GRAPHQL_MAX_BATCH: positiveInt(1),
+  RATE_LIMITS_ENABLED: z.enum(['true', 'false']).default('true'),
+  RATE_LIMIT_ANONYMOUS: bucket('5,30'),
+  RATE_LIMIT_VIEWER: bucket('10,60'),
+  RATE_LIMIT_ANALYST: bucket('20,100'),
+  RATE_LIMIT_OPERATOR: bucket('20,100'),
+  RATE_LIMIT_ADMIN: bucket('50,200'),
+  LOGIN_LIMIT_PER_ACCOUNT: window('10,300'),
+  LOGIN_LIMIT_PER_ADDRESS: window('30,300'),
+  REFRESH_LIMIT_PER_ADDRESS: window('60,300'),
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).default(250),
+  REDIS_BREAKER_OPEN_MS: z.coerce.number().int().min(10).default(5_000),
+  TRUST_PROXY: optionalString,
   EVENT_RETENTION_HOURS: z.coerce.number().positive().default(168),
   EVENT_PRUNE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(3_600),
   WS_MAX_BUFFERED_BYTES: z.coerce
@@ -144,6 +197,15 @@ export interface Config {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   introspection: boolean;
+  /** Apollo Sandbox on GET /graphql. */
+  landingPage: boolean;
+  /** Express's `trust proxy` (hops, addresses or subnets): which X-Forwarded-For entries name the client. */
+  trustProxy: boolean | number | string[];
+  /** Limits every GraphQL document must stay within (src/security/document-limits.ts). */
+  documentLimits: DocumentLimits;
+  rateLimits: RateLimitSettings;
+  /** Redis's circuit: counters fall back to this process's own while it is open. */
+  redis: { policy: CircuitPolicy };
   /** Names this process in breaker states and logs; stable per pod in Kubernetes (the pod name). */
   replicaId: string;
   /** Durable jobs: how many run at once here, how long a claim lasts without renewal, how often to look. */
@@ -160,6 +222,17 @@ export interface Config {
     maxBufferedBytes: number;
     connectionInitTimeoutMs: number;
   };
+}
+
+/** `TRUST_PROXY`: unset/false, true, a hop count, or a comma-separated list of addresses and subnets. */
+function parseTrustProxy(value: string | undefined): boolean | number | string[] {
+  if (!value || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 export class ConfigError extends Error {
@@ -224,6 +297,45 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     introspection: env.GRAPHQL_INTROSPECTION ? env.GRAPHQL_INTROSPECTION === 'true' : !isProduction,
+    landingPage: env.GRAPHQL_LANDING_PAGE ? env.GRAPHQL_LANDING_PAGE === 'true' : !isProduction,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    documentLimits: {
+      maxCharacters: env.GRAPHQL_MAX_CHARACTERS,
+      maxTokens: env.GRAPHQL_MAX_TOKENS,
+      maxDepth: env.GRAPHQL_MAX_DEPTH,
+      maxAliases: env.GRAPHQL_MAX_ALIASES,
+      maxDirectives: env.GRAPHQL_MAX_DIRECTIVES,
+      maxCost: env.GRAPHQL_MAX_COST,
+      defaultListSize: env.GRAPHQL_DEFAULT_LIST_SIZE,
+      maxBatch: env.GRAPHQL_MAX_BATCH,
+    },
+    rateLimits: {
+      enabled: env.RATE_LIMITS_ENABLED === 'true',
+      tiers: {
+        ANONYMOUS: env.RATE_LIMIT_ANONYMOUS,
+        VIEWER: env.RATE_LIMIT_VIEWER,
+        ANALYST: env.RATE_LIMIT_ANALYST,
+        OPERATOR: env.RATE_LIMIT_OPERATOR,
+        ADMIN: env.RATE_LIMIT_ADMIN,
+      },
+      loginPerAccount: env.LOGIN_LIMIT_PER_ACCOUNT,
+      loginPerAddress: env.LOGIN_LIMIT_PER_ADDRESS,
+      refreshPerAddress: env.REFRESH_LIMIT_PER_ADDRESS,
+    },
+    redis: {
+      policy: {
+        timeoutMs: env.REDIS_TIMEOUT_MS,
+        retries: 0, // a counter falls back to this process's own at once instead
+        retryBaseMs: 1,
+        retryMaxMs: 1,
+        windowSize: 20,
+        minimumCalls: 5,
+        failureRatePercent: 50,
+        openMs: env.REDIS_BREAKER_OPEN_MS,
+        halfOpenCalls: 1,
+        isFailure: () => true,
+      },
+    },
     replicaId: env.REPLICA_ID ?? `${os.hostname()}-${process.pid}`,
     jobs: { concurrency: env.JOB_CONCURRENCY, leaseMs: env.JOB_LEASE_MS, pollMs: env.JOB_POLL_MS },
     ollama: {

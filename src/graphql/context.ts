@@ -21,6 +21,8 @@ export interface GraphQLContext {
   user: AuthUser | null;
   /** Why a presented token was refused; rules report it instead of a generic "sign in". */
   authError: string | undefined;
+  /** The client's address (through trusted proxies): rate limits count anonymous callers by it. */
+  clientAddress: string;
   loaders: Loaders;
   services: Services;
   realtime: EventHub;
@@ -42,11 +44,17 @@ export interface ContextFactoryDeps {
   log: Logger;
 }
 
+/** Who is calling: the verified user (or why the token was refused) and from where. */
+export interface CallerIdentity {
+  user: AuthUser | null;
+  authError: string | undefined;
+}
+
 /** Resolves the caller from a raw Authorization value; a bad token is remembered, not thrown. */
 export async function authenticate(
   services: Services,
   authorization: string | undefined,
-): Promise<{ user: AuthUser | null; authError: string | undefined }> {
+): Promise<CallerIdentity> {
   const token = bearerToken(authorization);
   if (!token) return { user: null, authError: undefined };
   try {
@@ -59,19 +67,21 @@ export async function authenticate(
 
 export function buildContext(
   deps: ContextFactoryDeps,
-  caller: { user: AuthUser | null; authError: string | undefined },
+  caller: CallerIdentity,
   correlationId: string,
+  clientAddress: string,
 ): GraphQLContext {
   const em = deps.orm.em.fork();
   const context: GraphQLContext = {
     em,
     ...caller,
+    clientAddress,
     loaders: createLoaders(em),
     services: deps.services,
     realtime: deps.realtime,
     log: deps.log.child({ correlationId, userId: caller.user?.id }, true),
     correlationId,
-    forEvent: () => buildContext(deps, caller, correlationId),
+    forEvent: () => buildContext(deps, caller, correlationId, clientAddress),
   };
   return context;
 }

@@ -1,7 +1,19 @@
 import type { Socket as NetSocket } from 'node:net';
-import type { Server } from 'node:http';
-import type { ExecutionResult, GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import { CloseCode } from 'graphql-ws';
+import type { IncomingMessage, Server } from 'node:http';
+import {
+  GraphQLError,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import { CloseCode, type SubscribePayload } from 'graphql-ws';
+import proxyAddr from 'proxy-addr';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { normaliseCorrelationId } from '../observability/correlation.js';
@@ -11,6 +23,13 @@ import type { createErrorFormatter } from './error-formatting.js';
 import type { Logger } from '../observability/logger.js';
 import { sharedSubscribe } from './shared-subscribe.js';
 import { auditEntriesFor } from './plugins/operation-log.plugin.js';
+import { DomainError } from '../common/errors.js';
+import {
+  checkCost,
+  checkSource,
+  documentLimitRules,
+  type DocumentLimits,
+} from '../security/document-limits.js';
 
 /** Close codes Parley adds to the graphql-ws protocol's own (`CloseCode`). */
 export enum ParleyCloseCode {
@@ -21,9 +40,13 @@ export enum ParleyCloseCode {
 interface ConnectionState {
   user: AuthUser | null;
   correlationId: string;
+  clientAddress: string;
 }
 
-type Extra = { socket: WebSocket; state?: ConnectionState };
+type Extra = { socket: WebSocket; request: IncomingMessage; state?: ConnectionState };
+
+/** A domain error as graphql-ws sends it (the formatter reads `originalError`). */
+const asGraphQLError = (error: DomainError) => new GraphQLError(error.message, { originalError: error });
 
 function connectionAuthorization(params: Record<string, unknown> | undefined): string | undefined {
   const value = params?.authorization ?? params?.Authorization ?? params?.token;
@@ -41,9 +64,56 @@ export function startWsServer(options: {
   formatError: ReturnType<typeof createErrorFormatter>;
   connectionInitWaitTimeoutMs: number;
   maxBufferedBytes: number;
+  documentLimits: DocumentLimits;
+  /** Express's compiled `trust proxy`, so a socket's client address is read as HTTP reads it. */
+  trustProxy: (address: string, hop: number) => boolean;
   log: Logger;
 }) {
   const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
+  const rules = [...specifiedRules, ...documentLimitRules(options.documentLimits)];
+
+  /**
+   * What HTTP's guards and Apollo do for a request, for one subscribe message: the caller's rate-limit
+   * tier, then the document limits, parse and validation, then cost. Errors end this operation only.
+   */
+  const prepare = async (
+    state: ConnectionState,
+    payload: SubscribePayload,
+  ): Promise<readonly GraphQLError[] | Omit<ExecutionArgs, 'contextValue'>> => {
+    let document: DocumentNode;
+    try {
+      await options.deps.services.rateLimits.checkOperation(state);
+      checkSource(payload.query, options.documentLimits);
+      document = parse(payload.query, { maxTokens: options.documentLimits.maxTokens });
+    } catch (error) {
+      if (error instanceof DomainError) return [asGraphQLError(error)];
+      if (error instanceof GraphQLError) return [error];
+      throw error;
+    }
+    const invalid = validate(options.schema, document, rules);
+    if (invalid.length > 0) return invalid;
+    const operation = getOperationAST(document, payload.operationName);
+    if (operation) {
+      try {
+        checkCost(
+          options.schema,
+          document,
+          operation,
+          payload.variables ?? undefined,
+          options.documentLimits,
+        );
+      } catch (error) {
+        if (error instanceof DomainError) return [asGraphQLError(error)];
+        throw error;
+      }
+    }
+    return {
+      schema: options.schema,
+      document,
+      operationName: payload.operationName,
+      variableValues: payload.variables,
+    };
+  };
   // Formats errors the way HTTP does, and audits denials (the Apollo plugin never sees WebSocket traffic).
   const format = (result: ExecutionResult, actor: AuthUser | null) => {
     if (!result.errors) return result;
@@ -84,6 +154,44 @@ export function startWsServer(options: {
     raw.cork();
   };
 
+  /**
+   * A connection lives no longer than the token it was opened with: it closes with 4401 when the token
+   * expires or its sign-in ends, and 4403 when the user is demoted. The client reconnects with a fresh
+   * token and resumes each subscription with `afterSeq`.
+   */
+  const endWithToken = (socket: WebSocket, user: AuthUser) => {
+    const close = (code: number, reason: string) => {
+      if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
+        socket.close(code, reason);
+      }
+    };
+    const unwatch = options.deps.services.auth.revocations.watch(user, (because) =>
+      because === 'demoted'
+        ? close(CloseCode.Forbidden, 'Forbidden: your role changed')
+        : close(
+            CloseCode.Unauthorized,
+            because === 'signed-out' ? 'Unauthorized: signed out' : 'Unauthorized: your role changed',
+          ),
+    );
+    // setTimeout's delay is a 32-bit int: tokens living longer than ~24 days are re-armed.
+    const armExpiry = (): NodeJS.Timeout | undefined => {
+      if (!user.expiresAt) return undefined;
+      const left = user.expiresAt * 1000 - Date.now();
+      return setTimeout(
+        () =>
+          left > 2 ** 31 - 1
+            ? (expiry = armExpiry())
+            : close(CloseCode.Unauthorized, 'Unauthorized: token expired'),
+        Math.min(Math.max(0, left), 2 ** 31 - 1),
+      );
+    };
+    let expiry = armExpiry();
+    socket.once('close', () => {
+      unwatch();
+      clearTimeout(expiry);
+    });
+  };
+
   const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema: options.schema,
@@ -99,15 +207,19 @@ export function startWsServer(options: {
           return false;
         }
         const correlationId = normaliseCorrelationId(ctx.connectionParams?.correlationId);
-        ctx.extra.state = { user, correlationId };
+        const clientAddress = proxyAddr(ctx.extra.request, options.trustProxy);
+        ctx.extra.state = { user, correlationId, clientAddress };
+        if (user) endWithToken(ctx.extra.socket, user);
         return true;
       },
+      onSubscribe: (ctx, _id, payload) => prepare(ctx.extra.state!, payload),
       context: (ctx, id) => {
         const state = ctx.extra.state!;
         const context = buildContext(
           options.deps,
           { user: state.user, authError: undefined },
           state.correlationId,
+          state.clientAddress,
         );
         const { socket } = ctx.extra;
         const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;

@@ -29,6 +29,39 @@ export function cors(allowList: string[], production: boolean): RequestHandler {
   };
 }
 
+/**
+ * Security headers for an API (OWASP): nothing may frame, sniff or load from our responses. Sandbox's
+ * landing page (HTML on GET /graphql, development or when enabled) loads Apollo's embed script, so its
+ * page gets a policy that allows exactly that. HSTS in production, where TLS terminates in front of us.
+ */
+export function securityHeaders(options: { production: boolean; landingPage: boolean }): RequestHandler {
+  const apiPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+  const landingPolicy = [
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-inline' https://embeddable-sandbox.cdn.apollographql.com",
+    "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com",
+    "font-src 'self' https://fonts.gstatic.com",
+    "img-src 'self' data: https://apollo-server-landing-page.cdn.apollographql.com",
+    'frame-src https://sandbox.embed.apollographql.com',
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return (req, res, next) => {
+    const landing =
+      options.landingPage && req.method === 'GET' && Boolean(req.headers.accept?.includes('text/html'));
+    res.setHeader('Content-Security-Policy', landing ? landingPolicy : apiPolicy);
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-site');
+    if (options.production) {
+      res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    }
+    next();
+  };
+}
+
 /** Bodies the JSON parser refused, answered in the GraphQL error shape with a typed code. */
 export function bodyErrorHandler(log: Logger, limitBytes: number): ErrorRequestHandler {
   return (error: { type?: string; status?: number }, _req, res, next) => {

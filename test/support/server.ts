@@ -43,6 +43,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     JWT_PRIVATE_KEY: testJwtKeys.privateKeyPem,
     JWT_PUBLIC_KEY: testJwtKeys.publicKeyPem,
     DB_POOL_MAX: '5',
+    // Suites make many calls quickly from one address; rate-limit tests set their own, tight limits.
+    RATE_LIMIT_ANONYMOUS: '10000,10000',
+    RATE_LIMIT_VIEWER: '10000,10000',
+    RATE_LIMIT_ANALYST: '10000,10000',
+    RATE_LIMIT_OPERATOR: '10000,10000',
+    RATE_LIMIT_ADMIN: '10000,10000',
+    LOGIN_LIMIT_PER_ACCOUNT: '10000,60',
+    LOGIN_LIMIT_PER_ADDRESS: '10000,60',
+    REFRESH_LIMIT_PER_ADDRESS: '10000,60',
     ...options.env,
   });
   const logs: LogRecord[] = [];

@@ -1,4 +1,6 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { rule } from 'graphql-shield';
+import type { FieldLimit } from '../../security/rate-limits.js';
 import { ForbiddenError, UnauthenticatedError } from '../../common/errors.js';
 import { Role, roleAtLeast } from '../../modules/users/role.js';
 import type { GraphQLContext } from '../context.js';
@@ -40,4 +42,22 @@ const roleRules = new Map(
 
 export function hasRole(minimum: Role): ShieldRule {
   return roleRules.get(minimum)!;
+}
+
+const fieldLimitRules = new Map<FieldLimit, ShieldRule>();
+
+/**
+ * A graphql-rate-limit limit on a field (sign-in per account and per address, say), as a shield rule
+ * that reports RATE_LIMITED with `retryAfter`. Never cached: every call counts.
+ */
+export function rateLimited(limit: FieldLimit): ShieldRule {
+  let limitRule = fieldLimitRules.get(limit);
+  if (!limitRule) {
+    limitRule = rule(`rateLimited:${limit}`, { cache: 'no_cache' })(
+      async (_parent, args: Record<string, unknown>, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+        (await ctx.services.rateLimits.checkField(limit, args, ctx, info)) ?? true,
+    );
+    fieldLimitRules.set(limit, limitRule);
+  }
+  return limitRule;
 }

@@ -8,6 +8,10 @@ export interface AuthUser {
   id: string;
   email: string;
   role: Role;
+  /** The sign-in (refresh-token family) the token belongs to: logging out ends its access tokens too. */
+  sessionId?: string;
+  /** When the access token expires (epoch seconds): WebSocket connections close then. */
+  expiresAt?: number;
 }
 
 const ALGORITHM = 'EdDSA';
@@ -35,10 +39,10 @@ export class AccessTokens {
     return new AccessTokens(privateKey, publicKey, settings);
   }
 
-  async sign(user: AuthUser): Promise<{ token: string; expiresAt: Date }> {
+  async sign(user: AuthUser, sessionId: string): Promise<{ token: string; expiresAt: Date }> {
     const issuedAt = Math.floor(Date.now() / 1000);
     const expiresAt = issuedAt + this.settings.accessTtlSeconds;
-    const token = await new SignJWT({ email: user.email, role: user.role })
+    const token = await new SignJWT({ email: user.email, role: user.role, sid: sessionId })
       .setProtectedHeader({ alg: ALGORITHM, typ: TOKEN_TYPE })
       .setSubject(user.id)
       .setIssuer(this.settings.issuer)
@@ -59,12 +63,19 @@ export class AccessTokens {
         typ: TOKEN_TYPE,
         requiredClaims: ['sub', 'exp', 'iat'],
         clockTolerance: 5,
+        // Also refuses tokens "issued" in the future, and caps a token's life at what we issue.
+        maxTokenAge: this.settings.accessTtlSeconds,
       });
-      const role = payload.role;
-      if (typeof payload.sub !== 'string' || typeof payload.email !== 'string' || !isRole(role)) {
+      const { role, sid } = payload;
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof payload.email !== 'string' ||
+        !isRole(role) ||
+        (sid !== undefined && typeof sid !== 'string')
+      ) {
         throw new UnauthenticatedError('Access token is malformed');
       }
-      return { id: payload.sub, email: payload.email, role };
+      return { id: payload.sub, email: payload.email, role, sessionId: sid, expiresAt: payload.exp };
     } catch (error) {
       if (error instanceof UnauthenticatedError) throw error;
       if (error instanceof errors.JWTExpired)

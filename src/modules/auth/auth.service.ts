@@ -9,6 +9,7 @@ import { normaliseEmail } from '../users/users.service.js';
 import type { AccessTokens, AuthUser } from './access-tokens.js';
 import { burnPasswordCheck, verifyPassword } from './passwords.js';
 import { RefreshToken } from './refresh-token.entity.js';
+import { recordRevocation, RevocationType, type SessionRevocations } from './revocations.js';
 
 export interface Session {
   accessToken: string;
@@ -29,10 +30,21 @@ export class AuthService {
     private readonly tokens: AccessTokens,
     private readonly settings: Config['jwt'],
     private readonly audit: AuditService,
+    readonly revocations: SessionRevocations,
   ) {}
 
-  verifyAccessToken(token: string): Promise<AuthUser> {
-    return this.tokens.verify(token);
+  /** A valid, unexpired token whose sign-in has not ended and whose role is still the user's. */
+  async verifyAccessToken(token: string): Promise<AuthUser> {
+    const user = await this.tokens.verify(token);
+    const revoked = this.revocations.check(user);
+    if (revoked) {
+      throw new UnauthenticatedError(
+        revoked === 'signed-out'
+          ? 'Access token was revoked: its sign-in ended'
+          : 'Access token was revoked: your role changed; sign in again',
+      );
+    }
+    return user;
   }
 
   async login(em: EntityManager, email: string, password: string): Promise<Session> {
@@ -88,7 +100,7 @@ export class AuthService {
     const known = await em.fork().findOne(RefreshToken, { tokenHash });
     if (!known) throw new UnauthenticatedError('Refresh token is invalid');
     if (known.usedAt || known.revokedAt) {
-      const revoked = await this.revokeFamily(em, known.familyId);
+      const revoked = await em.transactional((tx) => this.revokeFamily(tx, known.user.id, known.familyId));
       await this.audit.recordDetached([
         {
           actor: null,
@@ -111,7 +123,7 @@ export class AuthService {
     const known = await em.findOne(RefreshToken, { tokenHash: hashToken(token) });
     if (!known) return false;
     const revoked = await em.transactional(async (tx) => {
-      const count = await this.revokeFamily(tx, known.familyId);
+      const count = await this.revokeFamily(tx, known.user.id, known.familyId);
       if (count === 0) return 0; // already ended: nothing happened, nothing to audit
       this.audit.record(tx, {
         actor: null,
@@ -126,8 +138,17 @@ export class AuthService {
     return revoked > 0;
   }
 
-  private revokeFamily(em: EntityManager, familyId: string): Promise<number> {
-    return em.nativeUpdate(RefreshToken, { familyId, revokedAt: null }, { revokedAt: new Date() });
+  /** Revokes the family's refresh tokens and, through the event log, its access tokens everywhere. */
+  private async revokeFamily(tx: EntityManager, userId: string, familyId: string): Promise<number> {
+    const count = await tx.nativeUpdate(
+      RefreshToken,
+      { familyId, revokedAt: null },
+      { revokedAt: new Date() },
+    );
+    if (count > 0) {
+      await recordRevocation(tx, { type: RevocationType.SIGN_IN_ENDED, userId, familyId });
+    }
+    return count;
   }
 
   private async issue(em: EntityManager, user: User, familyId: string): Promise<Session> {
@@ -139,7 +160,7 @@ export class AuthService {
       tokenHash: hashToken(refreshToken),
       expiresAt: refreshTokenExpiresAt,
     });
-    const access = await this.tokens.sign(toAuthUser(user));
+    const access = await this.tokens.sign(toAuthUser(user), familyId);
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,

@@ -10,6 +10,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import { AuditOutcome } from '../audit/audit-event.entity.js';
 import type { CreateUserInput } from './dto/create-user.input.js';
 import { Role } from './role.js';
+import { recordRevocation, RevocationType } from '../auth/revocations.js';
 import { User } from './user.entity.js';
 
 export const USER_CURSOR_KEY = 'createdAt';
@@ -80,6 +81,10 @@ export class UsersService {
       const previous = user.role;
       user.role = role;
       await tx.nativeUpdate(RefreshToken, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
+      // Access tokens carrying the old role stop working on every replica (and its WebSockets close).
+      if (previous !== role) {
+        await recordRevocation(tx, { type: RevocationType.ROLE_CHANGED, userId: user.id, role });
+      }
       this.audit.record(tx, {
         actor,
         action: 'Mutation.updateUserRole',
