@@ -76,7 +76,7 @@ export class RateLimiter {
   constructor(
     private readonly settings: RateLimitSettings,
     private readonly store: CounterStore,
-    private readonly onLimited: (limit: string) => void = () => {},
+    private readonly onLimited: (limit: string, caller: Caller) => void = () => {},
   ) {
     this.limiters = Object.fromEntries(
       Object.entries(fieldLimits).map(([name, spec]) => [
@@ -102,7 +102,7 @@ export class RateLimiter {
     const bucket = this.settings.tiers[tier];
     const { allowed, retryAfterMs } = await this.store.take(`op:${who}`, bucket, 1);
     if (allowed) return;
-    this.onLimited(`operations:${tier}`);
+    this.onLimited(`operations:${tier}`, caller);
     throw new RateLimitedError(
       `Too many requests: the ${tier} tier allows ${bucket.perSecond} operations per second with bursts of ${bucket.burst}`,
       Math.max(1, Math.ceil(retryAfterMs / 1000)),
@@ -125,7 +125,7 @@ export class RateLimiter {
       { max, window: String(windowMs), identityArgs: spec.identityArgs, uncountRejected: true },
     );
     if (!refused) return undefined;
-    this.onLimited(name);
+    this.onLimited(name, caller);
     // The moment the oldest call that keeps the window full leaves it.
     const timestamps = [
       ...(await this.store.getForIdentity({
@@ -143,4 +143,25 @@ export class RateLimiter {
   close(): Promise<void> {
     return this.store.close();
   }
+}
+
+/**
+ * Audits rate-limit hits, at most once per caller and limit per interval: a flood must not turn into as
+ * many audit writes as refused requests.
+ */
+export function auditedHits(
+  record: (limit: string, caller: Caller) => void,
+  intervalMs = 60_000,
+): (limit: string, caller: Caller) => void {
+  const last = new Map<string, number>();
+  return (limit, caller) => {
+    const now = Date.now();
+    const key = `${limit}\u0000${caller.user?.id ?? caller.clientAddress}`;
+    if ((last.get(key) ?? 0) > now - intervalMs) return;
+    if (last.size > 10_000) {
+      for (const [each, at] of last) if (at <= now - intervalMs) last.delete(each);
+    }
+    last.set(key, now);
+    record(limit, caller);
+  };
 }

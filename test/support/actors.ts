@@ -1,6 +1,7 @@
 import { Role } from '../../src/modules/users/role.js';
 import { LoginDocument, type SessionFieldsFragment } from '../../src/sdk/generated/graphql.js';
 import { execute } from './client.js';
+import { rememberSecret } from './secrets-audit.js';
 import type { TestServer } from './server.js';
 
 export interface Actor {
@@ -30,5 +31,6 @@ export async function createActor(server: TestServer, role: Role, name: string):
   const response = await execute(server.url, LoginDocument, { email, password });
   const session = response.data?.login;
   if (!session) throw new Error(`login for ${email} failed: ${JSON.stringify(response.errors)}`);
+  rememberSecret(password, session.accessToken, session.refreshToken);
   return { role, email, password, session, token: session.accessToken };
 }

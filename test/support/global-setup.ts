@@ -10,6 +10,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embed
 import { initOrm, migrate } from '../../src/db/orm.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { freePort } from '../../src/testing/ports.js';
+import { countLoggedLines, findLoggedSecrets } from './secrets-audit.js';
 
 /**
  * One PostgreSQL server for the run: TEST_DATABASE_URL's, or an embedded one in a temporary folder.
@@ -20,6 +21,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     adminDatabaseUrl: string;
     templateDatabase: string;
+    secretsAuditDir: string;
   }
 }
 
@@ -56,8 +58,25 @@ export default async function setup(project: TestProject) {
 
   project.provide('adminDatabaseUrl', adminUrl);
   project.provide('templateDatabase', templateDatabase);
+  const secretsAuditDir = await mkdtemp(path.join(os.tmpdir(), 'parley-test-logs-'));
+  project.provide('secretsAuditDir', secretsAuditDir);
 
   return async () => {
+    // The whole run's logs against every password and token the tests used (support/secrets-audit.ts).
+    const leaked = findLoggedSecrets(secretsAuditDir);
+    const { lines, secrets } = countLoggedLines(secretsAuditDir);
+    await rm(secretsAuditDir, { recursive: true, force: true });
+    if (leaked.length > 0) {
+      // A throw here is only printed by vitest; the exit code is what CI reads.
+      process.exitCode = 1;
+      console.error(
+        `FAIL secrets audit: found in the logs of this run: ${leaked
+          .map(({ secret, file }) => `${secret.slice(0, 4)}… in ${file}`)
+          .join(', ')}`,
+      );
+    } else {
+      console.log(`secrets audit: ${secrets} passwords and tokens, none in ${lines} log lines`);
+    }
     const client = new pg.Client({ connectionString: adminUrl });
     await client.connect();
     await client.query(`drop database if exists ${client.escapeIdentifier(templateDatabase)} with (force)`);

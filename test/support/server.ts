@@ -3,6 +3,7 @@ import { createApp, type ParleyApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { generateJwtKeyPair } from '../../src/config/local-secrets.js';
 import { createTestDatabase, dropTestDatabase } from './database.js';
+import { recordLogLine } from './secrets-audit.js';
 
 export interface LogRecord {
   level: number;
@@ -57,7 +58,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const logs: LogRecord[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line));
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        logs.push(JSON.parse(line));
+        recordLogLine(line);
+      }
       done();
     },
   });

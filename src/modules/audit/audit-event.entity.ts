@@ -25,6 +25,7 @@ registerEnumType(AuditOutcome, {
 @Entity({ tableName: 'audit_events' })
 @Index({ properties: ['occurredAt'] })
 @Index({ properties: ['actorId', 'occurredAt'] })
+@Index({ properties: ['correlationId'] })
 export class AuditEvent {
   [OptionalProps]?: 'occurredAt' | 'details';
 

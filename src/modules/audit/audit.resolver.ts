@@ -23,6 +23,22 @@ class AuditEventsArgs extends PageArgs {
   @Field(() => AuditOutcome, { nullable: true, description: 'Only events with this outcome.' })
   @IsOptional()
   outcome?: AuditOutcome;
+
+  @Field(() => Date, { nullable: true, description: 'Only events at or after this instant.' })
+  @IsOptional()
+  since?: Date;
+
+  @Field(() => Date, { nullable: true, description: 'Only events before this instant.' })
+  @IsOptional()
+  until?: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Only events of this request (its `x-correlation-id`).',
+  })
+  @IsOptional()
+  @MaxLength(128)
+  correlationId?: string;
 }
 
 @Resolver()

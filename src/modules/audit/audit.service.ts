@@ -18,6 +18,27 @@ export interface AuditFilter {
   actorId?: string;
   action?: string;
   outcome?: AuditOutcome;
+  /** Events at or after this instant. */
+  since?: Date;
+  /** Events before this instant. */
+  until?: Date;
+  correlationId?: string;
+}
+
+/** The filter as a MikroORM condition (shared by the page and its count). */
+function auditWhere(filter: AuditFilter): Record<string, unknown> {
+  const where: Record<string, unknown> = {};
+  if (filter.actorId) where.actorId = filter.actorId;
+  if (filter.action) where.action = filter.action;
+  if (filter.outcome) where.outcome = filter.outcome;
+  if (filter.correlationId) where.correlationId = filter.correlationId;
+  if (filter.since || filter.until) {
+    where.occurredAt = {
+      ...(filter.since ? { $gte: filter.since } : {}),
+      ...(filter.until ? { $lt: filter.until } : {}),
+    };
+  }
+  return where;
 }
 
 const AUDIT_CURSOR_KEY = 'id';
@@ -57,10 +78,7 @@ export class AuditService {
     { first, after }: PageArgs,
     filter: AuditFilter = {},
   ): Promise<Page<AuditEvent>> {
-    const where: Record<string, unknown> = {};
-    if (filter.actorId) where.actorId = filter.actorId;
-    if (filter.action) where.action = filter.action;
-    if (filter.outcome) where.outcome = filter.outcome;
+    const where = auditWhere(filter);
     if (after)
       where.id = { $lt: String(decodeCursor(after, AUDIT_CURSOR_KEY, { value: 'none', id: 'integer' }).id) };
     const rows = await em.find(AuditEvent, where, { orderBy: { id: 'desc' }, limit: first + 1 });
@@ -68,7 +86,7 @@ export class AuditService {
   }
 
   count(em: EntityManager, filter: AuditFilter = {}): Promise<number> {
-    return em.count(AuditEvent, filter);
+    return em.count(AuditEvent, auditWhere(filter));
   }
 
   cursorOf(event: AuditEvent): string {
