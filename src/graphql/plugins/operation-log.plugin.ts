@@ -27,6 +27,8 @@ export function auditEntriesFor(
     const code = String(error.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR);
     const rootField = error.path?.[0];
     if (rootField === undefined) continue;
+    // Audited by the rate limiter itself, at most once a minute per caller: floods stay cheap.
+    if (code === ErrorCode.RATE_LIMITED) continue;
     const denied = deniedCodes.has(code);
     if (!denied && operationType !== 'mutation') continue;
     const action = `${rootType}.${String(rootField)}`;
