@@ -32,6 +32,8 @@ import { createServices, type Services } from './modules/services.js';
 import { correlationMiddleware } from './observability/correlation.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { metricsPlugin } from './graphql/plugins/metrics.plugin.js';
 
 export interface AppOptions {
   /** Where log lines go (tests read them back); stdout by default. */
@@ -76,8 +78,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 }
 
 async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<ParleyApp> {
-  const services = await createServices(orm, config, log);
-  const realtime = createRealtime(orm, config, log);
+  const metrics = createMetrics({ version });
+  const services = await createServices(orm, config, log, metrics);
+  const realtime = createRealtime(orm, config, log, metrics);
   await realtime.start();
   await services.circuits.followResets(realtime.hub);
   registerReplyWorker({
@@ -107,6 +110,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     hub: realtime.hub,
     ephemeral: realtime.ephemeral,
     log: log.child({ component: 'compression' }),
+    metrics,
   });
   services.jobs.start(realtime.listener);
   const schema = await buildServedSchema();
@@ -125,6 +129,18 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     maxBufferedBytes: config.realtime.maxBufferedBytes,
     log,
   });
+  metrics.watch({
+    query: (sql) => orm.em.getConnection().execute(sql),
+    databaseUnavailable: () => services.database.isOpen,
+    jobKinds: () => services.jobs.kinds,
+    breakers: () => services.circuits.snapshots(),
+    subscribers: () => realtime.hub.subscriberCounts(),
+    webSocketConnections: () => ws.wss.clients.size,
+    listener: () => ({
+      listening: realtime.listener.state === 'listening',
+      reconnects: realtime.listener.reconnects,
+    }),
+  });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -136,6 +152,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: ws.dispose }) },
       operationLogPlugin(),
+      metricsPlugin(metrics),
       databaseGuardPlugin(services.database),
       config.isProduction
         ? ApolloServerPluginLandingPageDisabled()
@@ -148,7 +165,12 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
   });
   await apollo.start();
 
+  expressApp.use(metrics.httpMiddleware(['/graphql']));
   expressApp.use(correlationMiddleware);
+  // Scraped inside the cluster; the Ingress must not route it (docs/METRICS.md).
+  expressApp.get('/metrics', (_req, res, next) => {
+    metrics.scrape().then(({ contentType, body }) => res.set('Content-Type', contentType).send(body), next);
+  });
   expressApp.use(
     healthRouter({
       orm,

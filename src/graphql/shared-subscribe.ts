@@ -1,4 +1,10 @@
-import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
 import { Channel } from '../realtime/channel.js';
 import type { GraphQLContext } from './context.js';
 
@@ -46,9 +52,16 @@ function groupKey(args: ExecutionArgs, context: GraphQLContext): string {
 export async function sharedSubscribe(
   args: ExecutionArgs,
 ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const started = performance.now();
   const source = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
   const context = args.contextValue as GraphQLContext;
+  context.services.metrics.graphqlOperation(
+    getOperationAST(args.document, args.operationName)?.name?.value,
+    'subscription',
+    (performance.now() - started) / 1e3,
+  );
+  if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
+  if (source instanceof Channel) source.graphql = true;
   // Each event is resolved with a fresh context of the same caller (see GraphQLContext.forEvent).
   const run = (event: unknown) => execute({ ...args, rootValue: event, contextValue: context.forEvent() });
   if (!(source instanceof Channel) || !context.transport) {

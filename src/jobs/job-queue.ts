@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ServiceUnavailableError } from '../common/errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { JobOutcome, Metrics } from '../observability/metrics.js';
 import { runWithCorrelationId } from '../observability/correlation.js';
 import { JOBS_CHANNEL } from '../realtime/event-log.js';
 import type { EventListener } from '../realtime/listener.js';
@@ -73,7 +74,13 @@ export class JobQueue {
     private readonly db: GuardedCircuit,
     private readonly options: JobQueueOptions,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {}
+
+  /** The kinds this process runs (metrics list each one, idle or not). */
+  get kinds(): string[] {
+    return [...this.handlers.keys()];
+  }
 
   /**
    * `onFinalFailure` runs once when a job of this kind has used all its attempts (e.g. to store a failed
@@ -273,6 +280,8 @@ export class JobQueue {
     const controller = new AbortController();
     this.running.set(job.id, { job, controller });
     const log = this.log.child({ jobId: job.id, kind: job.kind, attempt: job.attempts });
+    const started = performance.now();
+    let outcome: JobOutcome = 'succeeded';
     try {
       await runWithCorrelationId(`job:${job.id}`, () =>
         this.handlers.get(job.kind)!.run(job, {
@@ -281,12 +290,15 @@ export class JobQueue {
         }),
       );
     } catch (error) {
+      outcome = 'stopped';
       if (error instanceof LeaseLostError) {
         // Completing found the job claimed by someone else: theirs to finish, nothing to record here.
         log.info({ reason: error.message }, 'job stopped: lease lost');
       } else if (controller.signal.aborted && !(error instanceof ServiceUnavailableError)) {
         log.info({ reason: String(controller.signal.reason) }, 'job stopped');
       } else {
+        const waits = error instanceof ServiceUnavailableError && error.details.circuitState !== undefined;
+        outcome = waits ? 'waiting' : 'failed';
         // Recording the failure needs the database; if it is away, the lease runs out and the job is
         // claimed again later. Never let this reject: nothing awaits it.
         await this.fail(job, error, log).catch((err: unknown) =>
@@ -294,6 +306,7 @@ export class JobQueue {
         );
       }
     } finally {
+      this.metrics?.jobFinished(job.kind, outcome, (performance.now() - started) / 1e3);
       this.running.delete(job.id);
       this.poll();
     }

@@ -1,6 +1,7 @@
 import { Ollama, type ChatRequest, type ChatResponse, type ModelResponse } from 'ollama';
 import { ServiceUnavailableError, ValidationError } from '../common/errors.js';
 import { isTransient, type GuardedCircuit } from '../resilience/circuit.js';
+import type { Metrics, OllamaCallTimer } from '../observability/metrics.js';
 
 export interface ChatResult {
   content: string;
@@ -33,12 +34,13 @@ export class OllamaProvider {
   constructor(
     readonly host: string,
     readonly circuit: GuardedCircuit,
+    private readonly metrics?: Metrics,
   ) {
     this.client = new Ollama({ host });
   }
 
   async listModels(): Promise<ModelResponse[]> {
-    return this.guard(async () => (await this.client.list()).models);
+    return this.guard(async () => (await this.client.list()).models, this.metrics?.ollamaCall('list'));
   }
 
   /** Streams a chat reply; retried attempts start the reply over (see `onRestart`). */
@@ -47,7 +49,9 @@ export class OllamaProvider {
     // and only its own tokens reach the caller.
     let current = 0;
     let previous: { abort(): void } | undefined;
+    const timer = this.metrics?.ollamaCall('chat', request.model);
     return this.guard(async (attempt) => {
+      const attemptStarted = performance.now();
       current = attempt;
       previous?.abort();
       if (attempt > 1) options.onRestart?.();
@@ -66,6 +70,7 @@ export class OllamaProvider {
           if (current !== attempt) throw new Error('superseded by a newer attempt');
           const delta = chunk.message?.content ?? '';
           if (delta) {
+            if (!content) timer?.firstToken(performance.now() - attemptStarted);
             content += delta;
             options.onDelta?.(delta);
           }
@@ -82,7 +87,7 @@ export class OllamaProvider {
       } finally {
         options.signal?.removeEventListener('abort', abort);
       }
-    });
+    }, timer);
   }
 
   /** A cheap reachability check for /health/ollama; not counted by the breaker. */
@@ -92,10 +97,13 @@ export class OllamaProvider {
     return ((await response.json()) as { version: string }).version;
   }
 
-  private async guard<T>(work: (attempt: number) => Promise<T>): Promise<T> {
+  private async guard<T>(work: (attempt: number) => Promise<T>, timer?: OllamaCallTimer): Promise<T> {
     try {
-      return await this.circuit.execute(work);
+      const result = await this.circuit.execute(work);
+      timer?.ok(result);
+      return result;
     } catch (error) {
+      timer?.failed(error);
       const status = (error as { status_code?: number }).status_code;
       const message = error instanceof Error ? error.message : String(error);
       if (status === 404 && /model/i.test(message)) {

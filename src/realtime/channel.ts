@@ -4,6 +4,8 @@
  */
 export class Channel<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
+  /** A GraphQL subscription reads it (metrics tell these from internal followers). */
+  graphql = false;
   private sink: ((value: T) => void) | undefined;
   /** Set by a push-mode consumer: true while it cannot take more (e.g. its socket buffer is full). */
   congested: () => boolean = () => false;

@@ -1,5 +1,6 @@
 import { ValidationError } from '../common/errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { Channel } from './channel.js';
 import { readEvents, readHead, type EventReader, type StoredEvent } from './event-log.js';
 import type { EventListener } from './listener.js';
@@ -25,6 +26,8 @@ interface StreamState {
   /** Highest seq a notification announced. */
   targetSeq: number;
   fetching: boolean;
+  /** When the first NOTIFY not yet served arrived (performance.now()), for the fan-out metric. */
+  notifiedAt?: number;
   ready: Promise<void>;
   subscribers: Set<Subscriber>;
   retry?: NodeJS.Timeout;
@@ -48,6 +51,7 @@ export class EventHub {
     private readonly reader: EventReader,
     private readonly listener: EventListener,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {
     listener.on('notification', (stream, seq) => this.announce(stream, seq));
     listener.on('ephemeral', (event) => this.deliverEphemeral(event));
@@ -62,6 +66,15 @@ export class EventHub {
     let count = 0;
     for (const state of this.streams.values()) count += state.subscribers.size;
     return count;
+  }
+
+  /** Subscribers per stream, and how many of them are GraphQL subscriptions (metrics, at scrape time). */
+  subscriberCounts(): { stream: string; all: number; graphql: number }[] {
+    return [...this.streams].map(([stream, { subscribers }]) => {
+      let graphql = 0;
+      for (const subscriber of subscribers) if (subscriber.channel.graphql) graphql += 1;
+      return { stream, all: subscribers.size, graphql };
+    });
   }
 
   async subscribe(
@@ -210,7 +223,9 @@ export class EventHub {
     const state = this.streams.get(stream);
     if (!state) return; // nobody here watches it
     if (seq > state.targetSeq) state.targetSeq = seq;
-    if (seq > state.fetchedSeq) void state.ready.then(() => this.pull(stream));
+    if (seq <= state.fetchedSeq) return;
+    state.notifiedAt ??= performance.now();
+    void state.ready.then(() => this.pull(stream));
   }
 
   /** Reads everything after `fetchedSeq` and fans it out; one reader per stream at a time. */
@@ -224,6 +239,8 @@ export class EventHub {
         let announced = 0;
         for (;;) {
           announced = state.targetSeq;
+          const notifiedAt = state.notifiedAt;
+          state.notifiedAt = undefined;
           const events = await readEvents(this.reader, stream, state.fetchedSeq, FETCH_PAGE);
           for (const event of events) {
             state.fetchedSeq = event.seq;
@@ -231,6 +248,7 @@ export class EventHub {
               if (subscriber.replaying) subscriber.buffer.push(event);
               else this.send(subscriber, event);
             }
+            this.metrics?.fannedOut(stream, event.createdAt, notifiedAt);
           }
           if (events.length < FETCH_PAGE) break;
         }

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { EphemeralPublisher, type EventReader } from './event-log.js';
 import { EventHub } from './event-hub.js';
 import { EventListener } from './listener.js';
@@ -22,12 +23,12 @@ export interface Realtime {
 }
 
 /** The event log's read side for this process: one LISTEN connection, one hub, the retention timer. */
-export function createRealtime(orm: MikroORM, config: Config, log: Logger): Realtime {
+export function createRealtime(orm: MikroORM, config: Config, log: Logger, metrics?: Metrics): Realtime {
   const reader: EventReader = {
     execute: (sql, params) => orm.em.getConnection().execute(sql, params as never[]),
   };
   const listener = new EventListener(config.databaseUrl!, log.child({ component: 'event-listener' }));
-  const hub = new EventHub(reader, listener, log.child({ component: 'event-hub' }));
+  const hub = new EventHub(reader, listener, log.child({ component: 'event-hub' }), metrics);
   const retention = new EventRetention(
     {
       ...reader,

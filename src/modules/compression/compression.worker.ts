@@ -4,6 +4,7 @@ import type { CompressionPool } from '../../compression/pool.js';
 import type { CompressionProgress, CompressionResult } from '../../compression/task.js';
 import type { Job, JobContext, JobQueue } from '../../jobs/job-queue.js';
 import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
 import type { EphemeralPublisher } from '../../realtime/event-log.js';
 import type { EventHub } from '../../realtime/index.js';
 import { watchForStop } from '../../realtime/live-output.js';
@@ -21,6 +22,7 @@ export interface CompressionWorkerDeps {
   hub: EventHub;
   ephemeral: EphemeralPublisher;
   log: Logger;
+  metrics?: Metrics;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -37,7 +39,9 @@ export function registerCompressionWorker(deps: CompressionWorkerDeps): void {
     onFinalFailure: async (job, message) => {
       await deps.orm.em
         .fork()
-        .transactional((tx) => finish(tx, (job.payload as { runId: string }).runId, { failed: message }));
+        .transactional((tx) =>
+          finish(tx, (job.payload as { runId: string }).runId, { failed: message }, deps.metrics),
+        );
     },
   });
 }
@@ -52,7 +56,8 @@ async function runCompression(deps: CompressionWorkerDeps, job: Job, context: Jo
   });
   try {
     const run = await start(deps.orm.em.fork(), runId, job.attempts);
-    if (run === 'cancelled') return await context.complete((tx) => finish(tx, runId, { cancelled: true }));
+    if (run === 'cancelled')
+      return await context.complete((tx) => finish(tx, runId, { cancelled: true }, deps.metrics));
     if (!run) return await context.complete(async () => undefined);
 
     let lastProgress = 0;
@@ -81,10 +86,10 @@ async function runCompression(deps: CompressionWorkerDeps, job: Job, context: Jo
       },
       { signal: stop.signal, onProgress },
     );
-    await context.complete((tx) => finish(tx, runId, { result }));
+    await context.complete((tx) => finish(tx, runId, { result }, deps.metrics));
   } catch (error) {
     if (stop.signal.aborted && !context.signal.aborted) {
-      await context.complete((tx) => finish(tx, runId, { cancelled: true }));
+      await context.complete((tx) => finish(tx, runId, { cancelled: true }, deps.metrics));
       return;
     }
     throw error; // retried (3 attempts), then FAILED by onFinalFailure
@@ -129,6 +134,7 @@ async function finish(
   tx: EntityManager,
   runId: string,
   outcome: { result: CompressionResult } | { cancelled: true } | { failed: string },
+  metrics: Metrics | undefined,
 ): Promise<void> {
   const run = await tx.findOne(CompressionRun, runId, { lockMode: LockMode.PESSIMISTIC_WRITE });
   if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return;
@@ -161,5 +167,6 @@ async function finish(
     type = CompressionRunEventType.FAILED;
   }
   await recordRunEvent(tx, type, run);
+  metrics?.compressionRunEnded(run.algorithm, run.status, 'result' in outcome ? outcome.result : undefined);
   if (run.suite) await suiteRunFinished(tx, run);
 }
