@@ -47,6 +47,7 @@ export type AuthFailureReason =
   | 'token_expired'
   | 'token_invalid'
   | 'token_malformed'
+  | 'token_revoked'
   | 'refresh_invalid'
   | 'refresh_expired'
   | 'refresh_reused';
