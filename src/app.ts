@@ -11,19 +11,17 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import express from 'express';
 import type { Config } from './config/config.js';
 import { initOrm, migrate, projectRoot } from './db/orm.js';
-import {
-  authenticate,
-  buildContext,
-  type ContextFactoryDeps,
-  type GraphQLContext,
-} from './graphql/context.js';
+import { buildContext, type ContextFactoryDeps, type GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/error-formatting.js';
 import { operationLogPlugin } from './graphql/plugins/operation-log.plugin.js';
 import { databaseGuardPlugin } from './graphql/plugins/database-guard.plugin.js';
 import { buildServedSchema } from './graphql/schema.js';
 import { startWsServer } from './graphql/ws-server.js';
 import { healthRouter } from './http/health.js';
-import { bodyErrorHandler, cors } from './http/middleware.js';
+import { bodyErrorHandler, cors, securityHeaders } from './http/middleware.js';
+import { costLimitPlugin } from './graphql/plugins/cost-limit.plugin.js';
+import { documentLimitRules } from './security/document-limits.js';
+import { callerGuard, callerOf, clientAddress, documentGuard } from './security/http-guards.js';
 import { registerReplyWorker } from './modules/conversations/reply.worker.js';
 import { registerDebateWorker } from './modules/debates/debate.worker.js';
 import { registerCompressionWorker } from './modules/compression/compression.worker.js';
@@ -83,6 +81,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
   const realtime = createRealtime(orm, config, log, metrics);
   await realtime.start();
   await services.circuits.followResets(realtime.hub);
+  await services.auth.revocations.follow(realtime.hub, realtime.reader);
   registerReplyWorker({
     orm,
     jobs: services.jobs,
@@ -119,6 +118,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
 
   const expressApp = express();
   expressApp.disable('x-powered-by');
+  expressApp.set('trust proxy', config.trustProxy);
   const httpServer = http.createServer(expressApp);
   const ws = startWsServer({
     httpServer,
@@ -127,6 +127,8 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     formatError,
     connectionInitWaitTimeoutMs: config.realtime.connectionInitTimeoutMs,
     maxBufferedBytes: config.realtime.maxBufferedBytes,
+    documentLimits: config.documentLimits,
+    trustProxy: expressApp.get('trust proxy fn') as (address: string, hop: number) => boolean,
     log,
   });
   metrics.watch({
@@ -148,13 +150,19 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     formatError,
+    // Depth, aliases and directives: checked with the document's validation (and cached with it).
+    validationRules: documentLimitRules(config.documentLimits),
+    allowBatchedHttpRequests: config.documentLimits.maxBatch > 1,
+    // A backstop: documentGuard refuses longer documents before Apollo sees them.
+    parseOptions: { maxTokens: config.documentLimits.maxTokens },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: ws.dispose }) },
       operationLogPlugin(),
       metricsPlugin(metrics),
       databaseGuardPlugin(services.database),
-      config.isProduction
+      costLimitPlugin(config.documentLimits),
+      !config.landingPage
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({
             embed: { endpointIsEditable: false },
@@ -167,6 +175,7 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
 
   expressApp.use(metrics.httpMiddleware(['/graphql']));
   expressApp.use(correlationMiddleware);
+  expressApp.use(securityHeaders({ production: config.isProduction, landingPage: config.landingPage }));
   // Scraped inside the cluster; the Ingress must not route it (docs/METRICS.md).
   expressApp.get('/metrics', (_req, res, next) => {
     metrics.scrape().then(({ contentType, body }) => res.set('Content-Type', contentType).send(body), next);
@@ -184,13 +193,13 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
   expressApp.use(
     '/graphql',
     cors(config.corsOrigins, config.isProduction),
+    callerGuard(services),
     express.json({ limit: config.bodyLimitBytes }),
+    documentGuard(config.documentLimits),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) =>
-        buildContext(
-          deps,
-          await authenticate(services, req.headers.authorization),
-          res.locals.correlationId as string,
+      context: ({ req, res }) =>
+        Promise.resolve(
+          buildContext(deps, callerOf(res), res.locals.correlationId as string, clientAddress(req)),
         ),
     }),
   );
@@ -218,6 +227,8 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
         await services.jobs.stop();
         services.agentStats.stop();
         await compressionPool.destroy(); // running runs stop; their jobs are taken up again
+        await services.rateLimits.close();
+        await services.auth.revocations.stop();
         await services.circuits.dispose();
         await realtime.stop();
         await orm.close();

@@ -25,10 +25,22 @@ export abstract class DomainError extends Error {
   }
 }
 
+/** Why authentication failed, for metrics and logs (never sent to clients: not in `details`). */
+export type AuthFailureReason =
+  | 'bad_credentials'
+  | 'token_expired'
+  | 'token_invalid'
+  | 'token_malformed'
+  | 'token_revoked'
+  | 'refresh_invalid'
+  | 'refresh_expired'
+  | 'refresh_reused';
+
 export class UnauthenticatedError extends DomainError {
   readonly code = ErrorCode.UNAUTHENTICATED;
   constructor(
     message = 'Authentication required: send a valid access token as "Authorization: Bearer <token>"',
+    readonly reason?: AuthFailureReason,
   ) {
     super(message);
   }

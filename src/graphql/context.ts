@@ -60,7 +60,10 @@ export async function authenticate(
   try {
     return { user: await services.auth.verifyAccessToken(token), authError: undefined };
   } catch (error) {
-    if (error instanceof UnauthenticatedError) return { user: null, authError: error.message };
+    if (error instanceof UnauthenticatedError) {
+      services.metrics.authFailure(error.reason ?? 'token_invalid');
+      return { user: null, authError: error.message };
+    }
     throw error;
   }
 }

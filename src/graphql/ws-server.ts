@@ -118,6 +118,7 @@ export function startWsServer(options: {
   const format = (result: ExecutionResult, actor: AuthUser | null) => {
     if (!result.errors) return result;
     const errors = result.errors.map((error) => options.formatError(error.toJSON(), error));
+    options.deps.services.metrics.graphqlErrors('subscription', errors);
     void options.deps.services.audit.recordDetached(auditEntriesFor('subscription', actor, errors));
     return { ...result, errors };
   };

@@ -71,6 +71,17 @@ export async function createServices(
     log.child({ component: 'jobs' }),
     metrics,
   );
+  const auditHit = auditedHits(
+    (limit, caller) =>
+      void audit.recordDetached([
+        {
+          actor: caller.user,
+          action: 'RateLimited',
+          outcome: AuditOutcome.DENIED,
+          details: { limit, clientAddress: caller.clientAddress },
+        },
+      ]),
+  );
   // Counters in Redis when configured (shared by replicas, behind the `redis` circuit), else in memory.
   const counters = config.redisUrl
     ? new RedisCounterStore(
@@ -84,20 +95,10 @@ export async function createServices(
     metrics,
     audit,
     jobs,
-    rateLimits: new RateLimiter(
-      config.rateLimits,
-      counters,
-      auditedHits((limit, caller) =>
-        void audit.recordDetached([
-          {
-            actor: caller.user,
-            action: 'RateLimited',
-            outcome: AuditOutcome.DENIED,
-            details: { limit, clientAddress: caller.clientAddress },
-          },
-        ]),
-      ),
-    ),
+    rateLimits: new RateLimiter(config.rateLimits, counters, (limit, caller) => {
+      metrics.rateLimitHit(limit); // every hit counts; audit rows are throttled
+      auditHit(limit, caller);
+    }),
     conversations: new ConversationsService(jobs, audit),
     debates: new DebatesService(jobs, audit),
     compression: new CompressionService(jobs, audit, config.compression),
@@ -106,6 +107,7 @@ export async function createServices(
       config.jwt,
       audit,
       new SessionRevocations(config.jwt.accessTtlSeconds * 1000, log.child({ component: 'revocations' })),
+      (reason) => metrics.authFailure(reason),
     ),
     users: new UsersService(audit),
     agents: new AgentsService(audit),

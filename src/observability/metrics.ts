@@ -42,15 +42,9 @@ const MAX_OPERATION_NAMES = 500;
 /** A scrape never waits longer than this for the database. */
 const SCRAPE_QUERY_TIMEOUT_MS = 2_000;
 
-export type AuthFailureReason =
-  | 'bad_credentials'
-  | 'token_expired'
-  | 'token_invalid'
-  | 'token_malformed'
-  | 'token_revoked'
-  | 'refresh_invalid'
-  | 'refresh_expired'
-  | 'refresh_reused';
+import type { AuthFailureReason } from '../common/errors.js';
+
+export type { AuthFailureReason };
 export type JobOutcome = 'succeeded' | 'failed' | 'waiting' | 'stopped';
 
 /** What the scrape reads from the running app; bound once the pieces exist (`Metrics.watch`). */

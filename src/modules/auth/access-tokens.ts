@@ -73,14 +73,14 @@ export class AccessTokens {
         !isRole(role) ||
         (sid !== undefined && typeof sid !== 'string')
       ) {
-        throw new UnauthenticatedError('Access token is malformed');
+        throw new UnauthenticatedError('Access token is malformed', 'token_malformed');
       }
       return { id: payload.sub, email: payload.email, role, sessionId: sid, expiresAt: payload.exp };
     } catch (error) {
       if (error instanceof UnauthenticatedError) throw error;
       if (error instanceof errors.JWTExpired)
-        throw new UnauthenticatedError('Access token expired: refresh it');
-      throw new UnauthenticatedError('Access token is invalid');
+        throw new UnauthenticatedError('Access token expired: refresh it', 'token_expired');
+      throw new UnauthenticatedError('Access token is invalid', 'token_invalid');
     }
   }
 }

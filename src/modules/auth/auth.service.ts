@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config/config.js';
-import { UnauthenticatedError } from '../../common/errors.js';
+import { UnauthenticatedError, type AuthFailureReason } from '../../common/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { AuditOutcome } from '../audit/audit-event.entity.js';
 import { User } from '../users/user.entity.js';
@@ -31,7 +31,19 @@ export class AuthService {
     private readonly settings: Config['jwt'],
     private readonly audit: AuditService,
     readonly revocations: SessionRevocations,
+    /** Told of every refused sign-in or token (metrics). */
+    private readonly onFailure: (reason: AuthFailureReason) => void = () => {},
   ) {}
+
+  /** Reports a refusal's reason, then lets it through. */
+  private async counted<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof UnauthenticatedError && error.reason) this.onFailure(error.reason);
+      throw error;
+    }
+  }
 
   /** A valid, unexpired token whose sign-in has not ended and whose role is still the user's. */
   async verifyAccessToken(token: string): Promise<AuthUser> {
@@ -42,19 +54,29 @@ export class AuthService {
         revoked === 'signed-out'
           ? 'Access token was revoked: its sign-in ended'
           : 'Access token was revoked: your role changed; sign in again',
+        'token_revoked',
       );
     }
     return user;
   }
 
-  async login(em: EntityManager, email: string, password: string): Promise<Session> {
+  login(em: EntityManager, email: string, password: string): Promise<Session> {
+    return this.counted(() => this.signIn(em, email, password));
+  }
+
+  /** Refreshes (see `rotate`), reporting refusals. */
+  refresh(em: EntityManager, token: string): Promise<Session> {
+    return this.counted(() => this.rotate(em, token));
+  }
+
+  private async signIn(em: EntityManager, email: string, password: string): Promise<Session> {
     const user = await em.findOne(User, { email: normaliseEmail(email) });
     if (!user) {
       await burnPasswordCheck(password);
-      throw new UnauthenticatedError('Invalid email or password');
+      throw new UnauthenticatedError('Invalid email or password', 'bad_credentials');
     }
     if (!(await verifyPassword(user.passwordHash, password))) {
-      throw new UnauthenticatedError('Invalid email or password');
+      throw new UnauthenticatedError('Invalid email or password', 'bad_credentials');
     }
     return em.transactional(async (tx) => {
       const current = await tx.findOneOrFail(User, user.id);
@@ -74,7 +96,7 @@ export class AuthService {
    * Single use: the token is spent by a conditional UPDATE, so two concurrent refreshes with the same
    * token cannot both succeed. A spent or revoked token coming back means it leaked: the family dies.
    */
-  async refresh(em: EntityManager, token: string): Promise<Session> {
+  private async rotate(em: EntityManager, token: string): Promise<Session> {
     const tokenHash = hashToken(token);
     const spent = await em.transactional(async (tx) => {
       const rows: { user_id: string; family_id: string }[] = await tx.execute(
@@ -98,7 +120,7 @@ export class AuthService {
     if (spent) return spent;
 
     const known = await em.fork().findOne(RefreshToken, { tokenHash });
-    if (!known) throw new UnauthenticatedError('Refresh token is invalid');
+    if (!known) throw new UnauthenticatedError('Refresh token is invalid', 'refresh_invalid');
     if (known.usedAt || known.revokedAt) {
       const revoked = await em.transactional((tx) => this.revokeFamily(tx, known.user.id, known.familyId));
       await this.audit.recordDetached([
@@ -113,9 +135,10 @@ export class AuthService {
       ]);
       throw new UnauthenticatedError(
         'Refresh token was already used: every session of its sign-in was revoked',
+        'refresh_reused',
       );
     }
-    throw new UnauthenticatedError('Refresh token expired: sign in again');
+    throw new UnauthenticatedError('Refresh token expired: sign in again', 'refresh_expired');
   }
 
   /** Ends the sign-in the token belongs to. Returns whether anything was still active. */
