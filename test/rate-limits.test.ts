@@ -224,10 +224,7 @@ describe('operations per role tier, counted in this process (no REDIS_URL)', () 
     expect(client.isOpen).toBe(true);
   });
 
-  // KNOWN BUG (reported): src/graphql/ws-server.ts `prepare` (line ~85) runs checkOperation outside
-  // runWithCorrelationId(state.correlationId), so the audit row of a WebSocket hit has no correlation id.
-  // Remove `.fails` once fixed.
-  it.fails('graphql-ws: the audit row of a hit carries the connection’s correlation id', () => {
+  it('graphql-ws: the audit row of a hit carries the connection’s correlation id', () => {
     expect(wsHit).toBeDefined();
     expect(wsHit!.row.correlation_id).toBe(wsHit!.correlationId);
   });

@@ -199,10 +199,7 @@ describe('role changes', () => {
     await expectWorks(b, after.accessToken, Role.ANALYST);
   });
 
-  // KNOWN BUG (reported): SessionRevocations.check (src/modules/auth/revocations.ts:64) compares only the
-  // token's role with the current one, so demoting and then promoting back makes the tokens the demotion
-  // revoked valid again for the rest of their life. Remove `.fails` once fixed.
-  it.fails('a token revoked by a demotion stays revoked when the role is given back', async () => {
+  it('a token revoked by a demotion stays revoked when the role is given back', async () => {
     const operator = await newUser(Role.OPERATOR, 'aba');
     const before = await signIn(a, operator);
     const setRole = async (role: Role) =>

@@ -16,7 +16,7 @@ import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import proxyAddr from 'proxy-addr';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { normaliseCorrelationId } from '../observability/correlation.js';
+import { enterCorrelationId, normaliseCorrelationId } from '../observability/correlation.js';
 import type { AuthUser } from '../modules/auth/access-tokens.js';
 import { authenticate, buildContext, type ContextFactoryDeps } from './context.js';
 import type { createErrorFormatter } from './error-formatting.js';
@@ -213,7 +213,11 @@ export function startWsServer(options: {
         if (user) endWithToken(ctx.extra.socket, user);
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => prepare(ctx.extra.state!, payload),
+      onSubscribe: (ctx, _id, payload) => {
+        // Entered before any await: the operation graphql-ws runs after this hook carries it too.
+        enterCorrelationId(ctx.extra.state!.correlationId);
+        return prepare(ctx.extra.state!, payload);
+      },
       context: (ctx, id) => {
         const state = ctx.extra.state!;
         const context = buildContext(

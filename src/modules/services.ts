@@ -71,6 +71,10 @@ export async function createServices(
     log.child({ component: 'jobs' }),
     metrics,
   );
+  const revocations = new SessionRevocations(
+    config.jwt.accessTtlSeconds * 1000,
+    log.child({ component: 'revocations' }),
+  );
   const auditHit = auditedHits(
     (limit, caller) =>
       void audit.recordDetached([
@@ -102,14 +106,8 @@ export async function createServices(
     conversations: new ConversationsService(jobs, audit),
     debates: new DebatesService(jobs, audit),
     compression: new CompressionService(jobs, audit, config.compression),
-    auth: new AuthService(
-      tokens,
-      config.jwt,
-      audit,
-      new SessionRevocations(config.jwt.accessTtlSeconds * 1000, log.child({ component: 'revocations' })),
-      (reason) => metrics.authFailure(reason),
-    ),
-    users: new UsersService(audit),
+    auth: new AuthService(tokens, config.jwt, audit, revocations, (reason) => metrics.authFailure(reason)),
+    users: new UsersService(audit, revocations),
     agents: new AgentsService(audit),
     agentStats: new AgentStatsKeeper(orm, log.child({ component: 'agent-stats' })),
     breakers,

@@ -21,6 +21,14 @@ export function runWithCorrelationId<T>(correlationId: string, fn: () => T): T {
   return storage.run({ correlationId }, fn);
 }
 
+/**
+ * Enters the id for the rest of the current call and everything it goes on to await. For code that is
+ * called by a library (graphql-ws's message handling) rather than calling it, where `run` cannot wrap.
+ */
+export function enterCorrelationId(correlationId: string): void {
+  storage.enterWith({ correlationId });
+}
+
 /** Express middleware: takes or makes the id, echoes it, and runs the rest of the request inside it. */
 export function correlationMiddleware(req: Request, res: Response, next: NextFunction): void {
   const correlationId = normaliseCorrelationId(req.headers[CORRELATION_HEADER]);

@@ -12,6 +12,8 @@ export interface AuthUser {
   sessionId?: string;
   /** When the access token expires (epoch seconds): WebSocket connections close then. */
   expiresAt?: number;
+  /** When it was issued (epoch seconds): a role change revokes every token issued before it. */
+  issuedAt?: number;
 }
 
 const ALGORITHM = 'EdDSA';
@@ -75,7 +77,14 @@ export class AccessTokens {
       ) {
         throw new UnauthenticatedError('Access token is malformed', 'token_malformed');
       }
-      return { id: payload.sub, email: payload.email, role, sessionId: sid, expiresAt: payload.exp };
+      return {
+        id: payload.sub,
+        email: payload.email,
+        role,
+        sessionId: sid,
+        expiresAt: payload.exp,
+        issuedAt: payload.iat,
+      };
     } catch (error) {
       if (error instanceof UnauthenticatedError) throw error;
       if (error instanceof errors.JWTExpired)

@@ -123,6 +123,7 @@ export class AuthService {
     if (!known) throw new UnauthenticatedError('Refresh token is invalid', 'refresh_invalid');
     if (known.usedAt || known.revokedAt) {
       const revoked = await em.transactional((tx) => this.revokeFamily(tx, known.user.id, known.familyId));
+      this.endedHere(known.user.id, known.familyId);
       await this.audit.recordDetached([
         {
           actor: null,
@@ -158,7 +159,13 @@ export class AuthService {
       });
       return count;
     });
+    if (revoked > 0) this.endedHere(known.user.id, known.familyId);
     return revoked > 0;
+  }
+
+  /** Committed: this process refuses the sign-in's access tokens at once (others hear through the log). */
+  private endedHere(userId: string, familyId: string): void {
+    this.revocations.apply({ type: RevocationType.SIGN_IN_ENDED, userId, familyId });
   }
 
   /** Revokes the family's refresh tokens and, through the event log, its access tokens everywhere. */

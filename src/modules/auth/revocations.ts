@@ -24,7 +24,11 @@ export interface Revocation {
   role?: Role;
 }
 
-/** Records a revocation in the transaction that makes it (refresh tokens revoked, role changed). */
+/**
+ * Records a revocation in the transaction that makes it (refresh tokens revoked, role changed). Other
+ * processes learn of it from the event log; the caller applies it here once committed (`apply`), so the
+ * process that answered the mutation refuses the token from its very next request.
+ */
 export async function recordRevocation(em: EntityManager, revocation: Revocation): Promise<void> {
   await appendEvent(em, {
     stream: SESSIONS_STREAM,
@@ -44,7 +48,7 @@ export type RevokedBecause = 'signed-out' | 'demoted' | 'role-changed';
  */
 export class SessionRevocations {
   private readonly endedSignIns = new Map<string, number>();
-  private readonly roles = new Map<string, { role: Role; until: number }>();
+  private readonly roles = new Map<string, { role: Role; changedAt: number; until: number }>();
   private readonly watchers = new Map<string, Set<() => void>>();
   private events: AsyncIterableIterator<StoredEvent> | undefined;
 
@@ -61,9 +65,11 @@ export class SessionRevocations {
       if (until !== undefined && until > now) return 'signed-out';
     }
     const current = this.roles.get(user.id);
-    if (current && current.until > now && current.role !== user.role) {
-      return roleAtLeast(current.role, user.role) ? 'role-changed' : 'demoted';
-    }
+    if (!current || current.until <= now) return undefined;
+    if (current.role !== user.role) return roleAtLeast(current.role, user.role) ? 'role-changed' : 'demoted';
+    // Same role again (demoted, then promoted back): tokens from before the change stay dead. `iat` has
+    // whole seconds, so a token from the second of the change itself is judged by its role alone.
+    if (user.issuedAt !== undefined && (user.issuedAt + 1) * 1000 <= current.changedAt) return 'role-changed';
     return undefined;
   }
 
@@ -87,7 +93,10 @@ export class SessionRevocations {
     if (revocation.type === RevocationType.SIGN_IN_ENDED && revocation.familyId) {
       this.endedSignIns.set(revocation.familyId, until);
     } else if (revocation.type === RevocationType.ROLE_CHANGED && revocation.role) {
-      this.roles.set(revocation.userId, { role: revocation.role, until });
+      // Applied here at commit, then heard again from the log: never let an older change win.
+      const known = this.roles.get(revocation.userId);
+      if (known && known.changedAt >= at) return;
+      this.roles.set(revocation.userId, { role: revocation.role, changedAt: at, until });
     }
     this.prune();
     for (const watcher of this.watchers.get(revocation.userId) ?? []) watcher();

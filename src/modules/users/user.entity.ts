@@ -32,7 +32,10 @@ export class User {
   @Property({ type: 'timestamptz', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 
-  @Field(() => Date, { nullable: true, description: 'When the user last signed in. Only the user and ADMINs see it.' })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'When the user last signed in. Only the user and ADMINs see it.',
+  })
   @Property({ type: 'timestamptz', nullable: true })
   lastLoginAt: Date | null = null;
 }

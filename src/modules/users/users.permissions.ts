@@ -10,15 +10,17 @@ import { Role } from './role.js';
  * shared by every subscriber of the same role (graphql/shared-subscribe.ts), so they may depend on the
  * role only.
  */
-const isSelfOrAdmin = rule('isSelfOrAdmin', { cache: 'strict' })(
-  (parent: { id: string }, _args, ctx: GraphQLContext) => {
-    if (!ctx.user) return new ForbiddenError('Only the user or an ADMIN may see this');
-    if (ctx.user.role === Role.ADMIN) return true;
-    return ctx.user.id === parent.id && !ctx.transport
-      ? true
-      : new ForbiddenError('Only the user or an ADMIN may see this');
-  },
-);
+const isSelfOrAdmin = rule('isSelfOrAdmin', { cache: 'strict' })((
+  parent: { id: string },
+  _args,
+  ctx: GraphQLContext,
+) => {
+  if (!ctx.user) return new ForbiddenError('Only the user or an ADMIN may see this');
+  if (ctx.user.role === Role.ADMIN) return true;
+  return ctx.user.id === parent.id && !ctx.transport
+    ? true
+    : new ForbiddenError('Only the user or an ADMIN may see this');
+});
 
 export const usersPermissions: PermissionMap = {
   Query: { users: hasRole(Role.ADMIN) },

@@ -10,7 +10,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import { AuditOutcome } from '../audit/audit-event.entity.js';
 import type { CreateUserInput } from './dto/create-user.input.js';
 import { Role } from './role.js';
-import { recordRevocation, RevocationType } from '../auth/revocations.js';
+import { recordRevocation, RevocationType, type SessionRevocations } from '../auth/revocations.js';
 import { User } from './user.entity.js';
 
 export const USER_CURSOR_KEY = 'createdAt';
@@ -20,7 +20,10 @@ export function normaliseEmail(email: string): string {
 }
 
 export class UsersService {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly revocations: SessionRevocations,
+  ) {}
 
   async get(em: EntityManager, id: string): Promise<User> {
     const user = await em.findOne(User, { id: assertUuid(id) });
@@ -75,16 +78,16 @@ export class UsersService {
 
   /** Changing a role ends the user's sessions, so the old role cannot be refreshed back into use. */
   async updateRole(em: EntityManager, actor: AuthUser, id: string, role: Role): Promise<User> {
-    return em.transactional(async (tx) => {
+    let changed = false;
+    const updated = await em.transactional(async (tx) => {
       const user = await tx.findOne(User, { id: assertUuid(id) });
       if (!user) throw new NotFoundError('User', id);
       const previous = user.role;
       user.role = role;
       await tx.nativeUpdate(RefreshToken, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
       // Access tokens carrying the old role stop working on every replica (and its WebSockets close).
-      if (previous !== role) {
-        await recordRevocation(tx, { type: RevocationType.ROLE_CHANGED, userId: user.id, role });
-      }
+      changed = previous !== role;
+      if (changed) await recordRevocation(tx, { type: RevocationType.ROLE_CHANGED, userId: user.id, role });
       this.audit.record(tx, {
         actor,
         action: 'Mutation.updateUserRole',
@@ -95,6 +98,10 @@ export class UsersService {
       });
       return user;
     });
+    if (changed) {
+      this.revocations.apply({ type: RevocationType.ROLE_CHANGED, userId: updated.id, role });
+    }
+    return updated;
   }
 
   /** Makes sure an admin with these credentials exists (start-up; `ADMIN_EMAIL`/`ADMIN_PASSWORD`). */
