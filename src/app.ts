@@ -128,6 +128,8 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     connectionInitWaitTimeoutMs: config.realtime.connectionInitTimeoutMs,
     maxBufferedBytes: config.realtime.maxBufferedBytes,
     documentLimits: config.documentLimits,
+    introspection: config.introspection,
+    maxPayloadBytes: config.bodyLimitBytes,
     trustProxy: expressApp.get('trust proxy fn') as (address: string, hop: number) => boolean,
     log,
   });
@@ -147,6 +149,8 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: config.introspection,
+    // Without introspection, "Did you mean …?" hints would spell the schema out field by field.
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     formatError,

@@ -132,10 +132,7 @@ describe('introspection', () => {
     expect(reply.errors).toBeUndefined();
   });
 
-  // BUG (src/graphql/ws-server.ts:73): graphql-ws validates with specifiedRules and the document limits
-  // only; nothing refuses introspection when config.introspection is false (startWsServer is not even
-  // told). In production, the whole schema is one subscribe message away.
-  it.fails('is refused in production over graphql-ws too', async () => {
+  it('is refused in production over graphql-ws too', async () => {
     const client = await openWs(prod);
     const result = await overWs(client, getIntrospectionQuery());
     expect(result.nexts).toEqual([]);
@@ -145,7 +142,7 @@ describe('introspection', () => {
   // HARDENING (src/app.ts:147-150): with introspection off, validation errors still suggest field names
   // ("Did you mean "agent" or "agents"?"), which lets a client map the schema field by field. Apollo
   // Server 5 hides them with `hideSchemaDetailsFromClientErrors: true`.
-  it.fails('in production, validation errors do not suggest field names', async () => {
+  it('in production, validation errors do not suggest field names', async () => {
     const reply = await postJson(prod, { query: '{ agentz { id } }' });
     expect(reply.status).toBe(400);
     expect(reply.errors![0]!.message).not.toMatch(/Did you mean/);
@@ -312,13 +309,29 @@ describe("Apollo's CSRF prevention (production)", () => {
 
 describe('error masking', () => {
   /**
-   * The real API has a way to fail inside the database: a NUL character in a text input passes
-   * validation and PostgreSQL refuses it (a bug of its own, below). Used here to provoke an unexpected
-   * error; when NUL is validated, these tests need another trigger (the formatter tests below remain).
+   * An unexpected failure inside the database, provoked for real: a trigger in this file's database
+   * refuses agents named `explode-…` with a message full of what must never reach a client (SQL, a file
+   * path). Everything else about the request is valid.
    */
-  const createWithNul = (name: string) => ({
+  beforeAll(async () => {
+    await sql(
+      dev.databaseUrl,
+      `create or replace function parley_test_explode() returns trigger language plpgsql as $$
+       begin
+         if new.name like 'explode-%' then
+           raise exception 'select password_hash from users where id = 1 (at /work/parley/src/secret.ts:42)';
+         end if;
+         return new;
+       end $$`,
+    );
+    await sql(
+      dev.databaseUrl,
+      'create trigger parley_test_explode before insert on agents for each row execute function parley_test_explode()',
+    );
+  });
+  const createExploding = (name: string) => ({
     query: 'mutation Create($input: CreateAgentInput!) { createAgent(input: $input) { id } }',
-    variables: { input: { name, description: 'nul \u0000 inside', model: 'llama3.2:3b' } },
+    variables: { input: { name: `explode-${name}`, model: 'llama3.2:3b' } },
   });
   const leaks =
     /select|insert|update |jsonb|unicode|DriverException|stack|node_modules|\/work\/|\.[jt]s:\d+/i;
@@ -330,7 +343,7 @@ describe('error masking', () => {
     );
 
   it('production, HTTP: "Internal server error", INTERNAL_SERVER_ERROR, no stack, SQL or file path; logged whole', async () => {
-    const reply = await postJson(prod, createWithNul('masked-http'));
+    const reply = await postJson(prod, createExploding('masked-http'));
     expect(reply.status).toBe(200);
     expect(reply.data).toBeNull();
     expect(reply.errors).toEqual([
@@ -355,8 +368,8 @@ describe('error masking', () => {
     const client = await openWs(prod);
     const result = await overWs(
       client,
-      createWithNul('masked-ws').query,
-      createWithNul('masked-ws').variables,
+      createExploding('masked-ws').query,
+      createExploding('masked-ws').variables,
     );
     expect(result.errors).toBeUndefined();
     expect(result.nexts).toHaveLength(1);
@@ -372,7 +385,7 @@ describe('error masking', () => {
   });
 
   it('development: the message is shown (for the developer), still without a stack trace', async () => {
-    const reply = await postJson(dev, createWithNul('unmasked-dev'));
+    const reply = await postJson(dev, createExploding('unmasked-dev'));
     expect(reply.errors).toHaveLength(1);
     expect(reply.errors![0]!.message).toMatch(/^Internal server error: ./);
     expect(reply.errors![0]!.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
@@ -437,19 +450,25 @@ describe('error masking', () => {
     });
   });
 
-  // BUG (input validation; e.g. src/modules/agents — CreateAgentInput): a NUL character (U+0000) in a
-  // text input is accepted and reaches PostgreSQL, which cannot store it: INTERNAL_SERVER_ERROR (logged
-  // as unexpected) instead of BAD_USER_INPUT naming the field.
-  it.fails('a NUL character in a text input is BAD_USER_INPUT', async () => {
-    const reply = await postJson(prod, createWithNul('nul-validation'));
-    expect(reply.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  // NUL characters (U+0000) cannot be stored by PostgreSQL: refused at the door, naming where they were.
+  it('a NUL character in a text input is BAD_USER_INPUT', async () => {
+    const reply = await postJson(prod, {
+      query: 'mutation Create($input: CreateAgentInput!) { createAgent(input: $input) { id } }',
+      variables: {
+        input: { name: 'nul-validation', description: 'nul \u0000 inside', model: 'llama3.2:3b' },
+      },
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.errors?.[0]?.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      fields: [{ field: 'variables.input.description', message: 'must not contain NUL characters (U+0000)' }],
+    });
+    expect(await sql(dev.databaseUrl, 'select 1 from agents where name = $1', ['nul-validation'])).toEqual(
+      [],
+    );
   });
 
-  // BUG (src/db/availability.ts:18 with MikroORM's inlined parameters): a NUL character in a filter
-  // string is inlined into the SQL text, PostgreSQL answers 08P01 "invalid message format", and class 08
-  // is taken for "database unavailable": the client is told SERVICE_UNAVAILABLE with retryAfter: 1, and
-  // would retry forever.
-  it.fails('a NUL character in a filter is BAD_USER_INPUT, not SERVICE_UNAVAILABLE', async () => {
+  it('a NUL character in a filter is BAD_USER_INPUT, not SERVICE_UNAVAILABLE', async () => {
     const reply = await postJson(prod, {
       query: 'query Find($name: String) { agents(filter: { nameContains: $name }) { totalCount } }',
       variables: { name: 'a\u0000' },

@@ -131,7 +131,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_DEPTH: positiveInt(12),
   GRAPHQL_MAX_ALIASES: positiveInt(30),
   GRAPHQL_MAX_DIRECTIVES: positiveInt(50),
-  GRAPHQL_MAX_COST: positiveInt(10_000),
+  GRAPHQL_MAX_COST: positiveInt(50_000),
   GRAPHQL_DEFAULT_LIST_SIZE: positiveInt(10),
   GRAPHQL_MAX_BATCH: positiveInt(1),
   RATE_LIMITS_ENABLED: z.enum(['true', 'false']).default('true'),

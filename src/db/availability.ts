@@ -14,7 +14,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof TimeoutError) return true;
   for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
     const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_STATES.has(code))) return true;
+    // 08P01 (protocol violation) is what a malformed statement gets back, not a lost connection.
+    if (
+      typeof code === 'string' &&
+      code !== '08P01' &&
+      (code.startsWith('08') || UNAVAILABLE_STATES.has(code))
+    )
+      return true;
     if (
       UNAVAILABLE_MESSAGES.test(cause.message) ||
       (typeof code === 'string' && UNAVAILABLE_MESSAGES.test(code))

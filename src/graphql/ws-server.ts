@@ -3,6 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import {
   GraphQLError,
   getOperationAST,
+  type ValidationRule,
   parse,
   specifiedRules,
   validate,
@@ -26,6 +27,7 @@ import { auditEntriesFor } from './plugins/operation-log.plugin.js';
 import { DomainError } from '../common/errors.js';
 import {
   checkCost,
+  checkNoNulCharacters,
   checkSource,
   documentLimitRules,
   type DocumentLimits,
@@ -44,6 +46,20 @@ interface ConnectionState {
 }
 
 type Extra = { socket: WebSocket; request: IncomingMessage; state?: ConnectionState };
+
+/** Apollo's rule when introspection is off (one error per `__schema`/`__type`), so both transports agree. */
+const noIntrospection: ValidationRule = (context) => ({
+  Field(node) {
+    if (node.name.value === '__schema' || node.name.value === '__type') {
+      context.reportError(
+        new GraphQLError(
+          'GraphQL introspection is not allowed by Apollo Server, but the query contained __schema or __type. To enable introspection, pass introspection: true to ApolloServer in production',
+          { nodes: [node] },
+        ),
+      );
+    }
+  },
+});
 
 /** A domain error as graphql-ws sends it (the formatter reads `originalError`). */
 const asGraphQLError = (error: DomainError) => new GraphQLError(error.message, { originalError: error });
@@ -65,12 +81,39 @@ export function startWsServer(options: {
   connectionInitWaitTimeoutMs: number;
   maxBufferedBytes: number;
   documentLimits: DocumentLimits;
+  /** Whether introspection is allowed (off in production unless enabled), as over HTTP. */
+  introspection: boolean;
+  /** Largest message accepted, as HTTP's body limit. */
+  maxPayloadBytes: number;
   /** Express's compiled `trust proxy`, so a socket's client address is read as HTTP reads it. */
   trustProxy: (address: string, hop: number) => boolean;
   log: Logger;
 }) {
-  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
-  const rules = [...specifiedRules, ...documentLimitRules(options.documentLimits)];
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: '/graphql',
+    maxPayload: options.maxPayloadBytes,
+  });
+  const rules = [
+    ...specifiedRules,
+    ...documentLimitRules(options.documentLimits),
+    ...(options.introspection ? [] : [noIntrospection]),
+  ];
+  /**
+   * The code Apollo gives the same error over HTTP. Without introspection, "Did you mean …?" hints are
+   * dropped too (they would spell the schema out field by field).
+   */
+  const coded = (error: GraphQLError, code: string) =>
+    new GraphQLError(
+      options.introspection ? error.message : error.message.replace(/ ?Did you mean(.+?)\?$/, ''),
+      {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        originalError: error.originalError,
+        extensions: { ...error.extensions, code },
+      },
+    );
 
   /**
    * What HTTP's guards and Apollo do for a request, for one subscribe message: the caller's rate-limit
@@ -84,14 +127,15 @@ export function startWsServer(options: {
     try {
       await options.deps.services.rateLimits.checkOperation(state);
       checkSource(payload.query, options.documentLimits);
+      checkNoNulCharacters(payload.query, payload.variables);
       document = parse(payload.query, { maxTokens: options.documentLimits.maxTokens });
     } catch (error) {
       if (error instanceof DomainError) return [asGraphQLError(error)];
-      if (error instanceof GraphQLError) return [error];
+      if (error instanceof GraphQLError) return [coded(error, 'GRAPHQL_PARSE_FAILED')];
       throw error;
     }
     const invalid = validate(options.schema, document, rules);
-    if (invalid.length > 0) return invalid;
+    if (invalid.length > 0) return invalid.map((error) => coded(error, 'GRAPHQL_VALIDATION_FAILED'));
     const operation = getOperationAST(document, payload.operationName);
     if (operation) {
       try {

@@ -9,6 +9,7 @@ import {
   isListType,
   type ASTVisitor,
   type DocumentNode,
+  type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLField,
   type GraphQLSchema,
@@ -20,7 +21,7 @@ import {
   type GraphQLCompositeType,
   valueFromASTUntyped,
 } from 'graphql';
-import { DomainError, ErrorCode } from '../common/errors.js';
+import { DomainError, ErrorCode, ValidationError } from '../common/errors.js';
 
 /**
  * Limits every GraphQL document must stay within, over HTTP and graphql-ws alike (OWASP GraphQL cheat
@@ -101,13 +102,12 @@ function measure(
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
       if (selection.alias) aliases++;
-      // Introspection is for tools (and off in production); its standard query nests deeply.
-      if (selection.name.value.startsWith('__')) continue;
       const inner = selection.selectionSet
         ? measure(selection.selectionSet, fragments, memo)
         : { depth: 0, aliases: 0 };
-      depth = Math.max(depth, inner.depth + 1);
       aliases += inner.aliases;
+      // Introspection is for tools (and off in production); its standard query nests deeply.
+      if (!selection.name.value.startsWith('__')) depth = Math.max(depth, inner.depth + 1);
     } else {
       const inner =
         selection.kind === Kind.INLINE_FRAGMENT
@@ -211,10 +211,25 @@ export function operationCost(
         : schema.getSubscriptionType();
   if (!rootType) return 0;
 
-  const pageSize = (args: readonly { name: { value: string }; value: never }[] | undefined) => {
-    for (const argument of args ?? []) {
-      if (!sizeArguments.includes(argument.name.value)) continue;
-      const value = valueFromASTUntyped(argument.value, variables);
+  // Variables as the executor will see them: given values over the operation's own defaults.
+  const values: Record<string, unknown> = {};
+  for (const definition of operation.variableDefinitions ?? []) {
+    if (definition.defaultValue) {
+      values[definition.variable.name.value] = valueFromASTUntyped(definition.defaultValue);
+    }
+  }
+  Object.assign(values, variables);
+
+  /** The page size a field is asked for: its argument (literal or variable), else the schema's default. */
+  const pageSize = (
+    selection: FieldNode,
+    field: GraphQLField<unknown, unknown> | undefined,
+  ): number | undefined => {
+    for (const name of sizeArguments) {
+      const argument = selection.arguments?.find((each) => each.name.value === name);
+      const value = argument
+        ? valueFromASTUntyped(argument.value, values)
+        : field?.args.find((each) => each.name === name)?.defaultValue;
       if (typeof value === 'number' && Number.isFinite(value)) return Math.max(0, value);
     }
     return undefined;
@@ -235,7 +250,7 @@ export function operationCost(
             ? parentType.getFields()[name]
             : undefined;
         const type = field ? getNullableType(field.type) : undefined;
-        const asked = pageSize(selection.arguments as never);
+        const asked = pageSize(selection, field);
         let multiplier = 1;
         if (asked !== undefined) multiplier = asked;
         else if (type && isListType(type) && !insidePage) multiplier = limits.defaultListSize;
@@ -281,4 +296,27 @@ export function checkCost(
 ): void {
   const cost = operationCost(schema, document, operation, variables, limits);
   if (cost > limits.maxCost) throw new DocumentLimitError('maxCost', limits.maxCost, cost, 'cost');
+}
+
+/**
+ * PostgreSQL text cannot hold NUL characters; one in a string would fail deep in a statement. Refused at
+ * the door instead: in the document (raw or as a `\u0000` escape) and anywhere in the variables.
+ */
+export function checkNoNulCharacters(query: string, variables: unknown): void {
+  if (query.includes('\u0000') || /\\u0000/i.test(query)) {
+    throw new ValidationError([{ field: 'query', message: 'must not contain NUL characters (U+0000)' }]);
+  }
+  const path = findNul(variables, 'variables', 0);
+  if (path) throw new ValidationError([{ field: path, message: 'must not contain NUL characters (U+0000)' }]);
+}
+
+function findNul(value: unknown, path: string, depth: number): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes('\u0000')) return path;
+    const found = findNul(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -2,7 +2,12 @@ import type { Request, RequestHandler, Response } from 'express';
 import { DomainError, RateLimitedError } from '../common/errors.js';
 import { authenticate, type CallerIdentity } from '../graphql/context.js';
 import type { Services } from '../modules/services.js';
-import { checkSource, DocumentLimitError, type DocumentLimits } from './document-limits.js';
+import {
+  checkNoNulCharacters,
+  checkSource,
+  DocumentLimitError,
+  type DocumentLimits,
+} from './document-limits.js';
 
 /** A whole request refused before GraphQL runs, in the GraphQL response shape with a typed code. */
 export function sendRefusal(res: Response, status: number, error: DomainError): void {
@@ -43,7 +48,7 @@ export function clientAddress(req: Request): string {
 
 /**
  * Checks what can be checked on the raw request: batch size, then characters and tokens of each
- * document, so oversized documents are never parsed.
+ * document (so oversized documents are never parsed), and NUL characters anywhere in it or its variables.
  */
 export function documentGuard(limits: DocumentLimits): RequestHandler {
   return (req, res, next) => {
@@ -59,12 +64,14 @@ export function documentGuard(limits: DocumentLimits): RequestHandler {
         );
       }
       for (const operation of operations) {
-        const query = (operation as { query?: unknown } | null)?.query;
-        if (typeof query === 'string') checkSource(query, limits);
+        const { query, variables } = (operation ?? {}) as { query?: unknown; variables?: unknown };
+        if (typeof query !== 'string') continue;
+        checkSource(query, limits);
+        checkNoNulCharacters(query, variables);
       }
       next();
     } catch (error) {
-      if (error instanceof DocumentLimitError) return sendRefusal(res, 400, error);
+      if (error instanceof DomainError) return sendRefusal(res, 400, error);
       next(error);
     }
   };
