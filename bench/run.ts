@@ -7,6 +7,7 @@ const benches: [string, string[]][] = [
   ['llm.js', []],
   ['debate.js', []],
   ['compression.js', []],
+  ['queries.js', []],
 ];
 let failed = false;
 for (const [file, flags] of benches) {
