@@ -152,6 +152,8 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     // Without introspection, "Did you mean …?" hints would spell the schema out field by field.
     hideSchemaDetailsFromClientErrors: !config.introspection,
     csrfPrevention: true,
+    // No client of ours sends persisted queries; off, such a request is PERSISTED_QUERY_NOT_SUPPORTED.
+    persistedQueries: false,
     includeStacktraceInErrorResponses: false,
     formatError,
     // Depth, aliases and directives: checked with the document's validation (and cached with it).

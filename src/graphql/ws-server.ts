@@ -3,6 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import {
   GraphQLError,
   getOperationAST,
+  getVariableValues,
   type ValidationRule,
   parse,
   specifiedRules,
@@ -137,19 +138,28 @@ export function startWsServer(options: {
     const invalid = validate(options.schema, document, rules);
     if (invalid.length > 0) return invalid.map((error) => coded(error, 'GRAPHQL_VALIDATION_FAILED'));
     const operation = getOperationAST(document, payload.operationName);
-    if (operation) {
-      try {
-        checkCost(
-          options.schema,
-          document,
-          operation,
-          payload.variables ?? undefined,
-          options.documentLimits,
-        );
-      } catch (error) {
-        if (error instanceof DomainError) return [asGraphQLError(error)];
-        throw error;
-      }
+    if (!operation) {
+      // Apollo's wording and code for the same request over HTTP.
+      const message = payload.operationName
+        ? `Unknown operation named "${payload.operationName}".`
+        : 'Must provide operation name if query contains multiple operations.';
+      return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+    }
+    // Variables that do not fit their types are the client's error, as over HTTP (not the executor's).
+    const coerced = getVariableValues(
+      options.schema,
+      operation.variableDefinitions ?? [],
+      payload.variables ?? {},
+      {
+        maxErrors: 10,
+      },
+    );
+    if (coerced.errors) return coerced.errors.map((error) => coded(error, 'BAD_USER_INPUT'));
+    try {
+      checkCost(options.schema, document, operation, payload.variables ?? undefined, options.documentLimits);
+    } catch (error) {
+      if (error instanceof DomainError) return [asGraphQLError(error)];
+      throw error;
     }
     return {
       schema: options.schema,

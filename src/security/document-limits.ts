@@ -82,10 +82,18 @@ export function checkSource(query: string, limits: DocumentLimits): void {
   }
 }
 
+/** The standard introspection query (graphql-js's, every option on) is 15 fields deep. */
+const INTROSPECTION_DEPTH = 15;
+
 interface Shape {
+  /** Depth outside introspection (`__schema`/`__type` subtrees not counted). */
   depth: number;
+  /** Depth counting every field: introspection gets its own allowance, not none. */
+  fullDepth: number;
   aliases: number;
 }
+
+const EMPTY: Shape = { depth: 0, fullDepth: 0, aliases: 0 };
 
 /**
  * Depth and aliases of each operation with its fragments expanded (a fragment spread counts as its
@@ -98,15 +106,14 @@ function measure(
   memo: Map<string, Shape | 'visiting'>,
 ): Shape {
   let depth = 0;
+  let fullDepth = 0;
   let aliases = 0;
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
       if (selection.alias) aliases++;
-      const inner = selection.selectionSet
-        ? measure(selection.selectionSet, fragments, memo)
-        : { depth: 0, aliases: 0 };
+      const inner = selection.selectionSet ? measure(selection.selectionSet, fragments, memo) : EMPTY;
       aliases += inner.aliases;
-      // Introspection is for tools (and off in production); its standard query nests deeply.
+      fullDepth = Math.max(fullDepth, inner.fullDepth + 1);
       if (!selection.name.value.startsWith('__')) depth = Math.max(depth, inner.depth + 1);
     } else {
       const inner =
@@ -114,10 +121,11 @@ function measure(
           ? measure(selection.selectionSet, fragments, memo)
           : measureFragment(selection.name.value, fragments, memo);
       depth = Math.max(depth, inner.depth);
+      fullDepth = Math.max(fullDepth, inner.fullDepth);
       aliases += inner.aliases;
     }
   }
-  return { depth, aliases };
+  return { depth, fullDepth, aliases };
 }
 
 function measureFragment(
@@ -126,10 +134,10 @@ function measureFragment(
   memo: Map<string, Shape | 'visiting'>,
 ): Shape {
   const known = memo.get(name);
-  if (known === 'visiting') return { depth: 0, aliases: 0 };
+  if (known === 'visiting') return EMPTY;
   if (known) return known;
   const fragment = fragments(name);
-  if (!fragment) return { depth: 0, aliases: 0 };
+  if (!fragment) return EMPTY;
   memo.set(name, 'visiting');
   const shape = measure(fragment.selectionSet, fragments, memo);
   memo.set(name, shape);
@@ -143,10 +151,18 @@ export function documentLimitRules(limits: DocumentLimits) {
     const fragments = (name: string) => context.getFragment(name) ?? undefined;
     return {
       OperationDefinition(operation) {
-        const { depth, aliases } = measure(operation.selectionSet, fragments, memo);
+        const { depth, fullDepth, aliases } = measure(operation.selectionSet, fragments, memo);
+        const introspectionDepth = Math.max(limits.maxDepth, INTROSPECTION_DEPTH);
         if (depth > limits.maxDepth) {
           context.reportError(
             limitError(new DocumentLimitError('maxDepth', limits.maxDepth, depth, 'depth'), [operation]),
+          );
+        } else if (fullDepth > introspectionDepth) {
+          context.reportError(
+            limitError(
+              new DocumentLimitError('maxDepth', introspectionDepth, fullDepth, 'depth (with introspection)'),
+              [operation],
+            ),
           );
         }
         if (aliases > limits.maxAliases) {
