@@ -111,6 +111,10 @@ export class UsersService {
     password: string,
   ): Promise<'created' | 'updated' | 'unchanged'> {
     return em.transactional(async (tx) => {
+      // Replicas starting together would both find no admin and both insert: one waits for the other.
+      await tx.execute(`select pg_advisory_xact_lock(hashtext('parley:ensure-admin:' || ?))`, [
+        normaliseEmail(email),
+      ]);
       const user = await tx.findOne(User, { email: normaliseEmail(email) });
       if (!user) {
         tx.create(User, {
