@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import bunyan from 'bunyan';
 import type { Config } from '../config/config.js';
 import { currentCorrelationId } from './correlation.js';
@@ -10,12 +11,36 @@ export interface LoggerOptions {
   stream?: NodeJS.WritableStream;
 }
 
+/** Fields that hold secrets wherever they appear at the top of a log record. */
+const SECRET_FIELDS = ['password', 'token', 'accessToken', 'refreshToken', 'authorization', 'secret'];
+const redact = () => '[redacted]';
+/** A signed JWT (header.payload.signature) anywhere in a line, e.g. inside an error message. */
+const JWT = /eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]+/g;
+
+/**
+ * Every line passes through here on its way out: a token that found its way into a message or a nested
+ * field is cut out, whatever logged it. The named fields are redacted before serialising.
+ */
+function redacting(target: NodeJS.WritableStream): NodeJS.WritableStream {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      const line = String(chunk);
+      target.write(JWT.test(line) ? line.replace(JWT, '[redacted jwt]') : line);
+      JWT.lastIndex = 0;
+      done();
+    },
+  });
+}
+
 export function createLogger({ level, stream }: LoggerOptions): Logger {
   return bunyan.createLogger({
     name: 'parley',
     level,
-    streams: [{ level, stream: stream ?? process.stdout }],
-    serializers: { err: bunyan.stdSerializers.err },
+    streams: [{ level, stream: redacting(stream ?? process.stdout) }],
+    serializers: {
+      err: bunyan.stdSerializers.err,
+      ...Object.fromEntries(SECRET_FIELDS.map((field) => [field, redact])),
+    },
   });
 }
 
