@@ -34,7 +34,8 @@ export type AuthFailureReason =
   | 'token_revoked'
   | 'refresh_invalid'
   | 'refresh_expired'
-  | 'refresh_reused';
+  | 'refresh_reused'
+  | 'refresh_revoked';
 
 export class UnauthenticatedError extends DomainError {
   readonly code = ErrorCode.UNAUTHENTICATED;

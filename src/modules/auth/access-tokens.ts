@@ -42,8 +42,10 @@ export class AccessTokens {
   }
 
   async sign(user: AuthUser, sessionId: string): Promise<{ token: string; expiresAt: Date }> {
-    const issuedAt = Math.floor(Date.now() / 1000);
-    const expiresAt = issuedAt + this.settings.accessTtlSeconds;
+    // Milliseconds kept (RFC 7519 allows a fractional NumericDate): a role change revokes the tokens
+    // issued before it, even within the same second.
+    const issuedAt = Date.now() / 1000;
+    const expiresAt = Math.floor(issuedAt) + this.settings.accessTtlSeconds;
     const token = await new SignJWT({ email: user.email, role: user.role, sid: sessionId })
       .setProtectedHeader({ alg: ALGORITHM, typ: TOKEN_TYPE })
       .setSubject(user.id)

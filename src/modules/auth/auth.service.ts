@@ -8,7 +8,7 @@ import { User } from '../users/user.entity.js';
 import { normaliseEmail } from '../users/users.service.js';
 import type { AccessTokens, AuthUser } from './access-tokens.js';
 import { burnPasswordCheck, verifyPassword } from './passwords.js';
-import { RefreshToken } from './refresh-token.entity.js';
+import { RefreshToken, type RevokedReason } from './refresh-token.entity.js';
 import { recordRevocation, RevocationType, type SessionRevocations } from './revocations.js';
 
 export interface Session {
@@ -18,6 +18,12 @@ export interface Session {
   refreshTokenExpiresAt: Date;
   user: User;
 }
+
+const revokedMessages: Record<RevokedReason, string> = {
+  logout: 'Refresh token was revoked: its sign-in ended; sign in again',
+  'role-changed': 'Refresh token was revoked: your role changed; sign in again',
+  reuse: 'Refresh token was revoked: a refresh token of this sign-in was used twice; sign in again',
+};
 
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -121,8 +127,14 @@ export class AuthService {
 
     const known = await em.fork().findOne(RefreshToken, { tokenHash });
     if (!known) throw new UnauthenticatedError('Refresh token is invalid', 'refresh_invalid');
-    if (known.usedAt || known.revokedAt) {
-      const revoked = await em.transactional((tx) => this.revokeFamily(tx, known.user.id, known.familyId));
+    if (!known.usedAt && known.revokedAt) {
+      // Ended by a sign-out, a role change or a reuse elsewhere in its family: not itself a replay.
+      throw new UnauthenticatedError(revokedMessages[known.revokedReason ?? 'logout'], 'refresh_revoked');
+    }
+    if (known.usedAt) {
+      const revoked = await em.transactional((tx) =>
+        this.revokeFamily(tx, known.user.id, known.familyId, 'reuse'),
+      );
       this.endedHere(known.user.id, known.familyId);
       await this.audit.recordDetached([
         {
@@ -147,7 +159,7 @@ export class AuthService {
     const known = await em.findOne(RefreshToken, { tokenHash: hashToken(token) });
     if (!known) return false;
     const revoked = await em.transactional(async (tx) => {
-      const count = await this.revokeFamily(tx, known.user.id, known.familyId);
+      const count = await this.revokeFamily(tx, known.user.id, known.familyId, 'logout');
       if (count === 0) return 0; // already ended: nothing happened, nothing to audit
       this.audit.record(tx, {
         actor: null,
@@ -169,11 +181,16 @@ export class AuthService {
   }
 
   /** Revokes the family's refresh tokens and, through the event log, its access tokens everywhere. */
-  private async revokeFamily(tx: EntityManager, userId: string, familyId: string): Promise<number> {
+  private async revokeFamily(
+    tx: EntityManager,
+    userId: string,
+    familyId: string,
+    reason: RevokedReason,
+  ): Promise<number> {
     const count = await tx.nativeUpdate(
       RefreshToken,
       { familyId, revokedAt: null },
-      { revokedAt: new Date() },
+      { revokedAt: new Date(), revokedReason: reason },
     );
     if (count > 0) {
       await recordRevocation(tx, { type: RevocationType.SIGN_IN_ENDED, userId, familyId });

@@ -67,9 +67,9 @@ export class SessionRevocations {
     const current = this.roles.get(user.id);
     if (!current || current.until <= now) return undefined;
     if (current.role !== user.role) return roleAtLeast(current.role, user.role) ? 'role-changed' : 'demoted';
-    // Same role again (demoted, then promoted back): tokens from before the change stay dead. `iat` has
-    // whole seconds, so a token from the second of the change itself is judged by its role alone.
-    if (user.issuedAt !== undefined && (user.issuedAt + 1) * 1000 <= current.changedAt) return 'role-changed';
+    // Same role again (demoted, then promoted back): tokens from before the change stay dead (`iat`
+    // carries milliseconds, see AccessTokens.sign).
+    if (user.issuedAt !== undefined && user.issuedAt * 1000 < current.changedAt) return 'role-changed';
     return undefined;
   }
 

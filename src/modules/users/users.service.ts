@@ -84,7 +84,11 @@ export class UsersService {
       if (!user) throw new NotFoundError('User', id);
       const previous = user.role;
       user.role = role;
-      await tx.nativeUpdate(RefreshToken, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
+      await tx.nativeUpdate(
+        RefreshToken,
+        { user: user.id, revokedAt: null },
+        { revokedAt: new Date(), revokedReason: 'role-changed' },
+      );
       // Access tokens carrying the old role stop working on every replica (and its WebSockets close).
       changed = previous !== role;
       if (changed) await recordRevocation(tx, { type: RevocationType.ROLE_CHANGED, userId: user.id, role });
