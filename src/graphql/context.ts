@@ -13,7 +13,8 @@ export type Loaders = ReturnType<typeof createLoaders>;
 
 /** One set per request (or per subscription operation), so batches never leak between callers. */
 export function createLoaders(em: EntityManager) {
-  return { ...createUserLoaders(em), ...createAgentLoaders(em), ...createDebateLoaders(em) };
+  const agents = createAgentLoaders(em);
+  return { ...createUserLoaders(em), ...agents, ...createDebateLoaders(em, agents) };
 }
 
 export interface GraphQLContext {

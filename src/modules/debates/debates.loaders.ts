@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { createAgentLoaders } from '../agents/agents.loaders.js';
 import { DebateInterjection, DebateParticipant, DebateRound, DebateTurn } from './debate.entity.js';
 
 /** A debate's turns sort by round then seat; seats stop at 8, so `round * 100 + seat` orders them. */
@@ -22,14 +23,22 @@ function byDebate<T extends { debate: { id: string } }>(ids: readonly string[], 
  * Nested debate reads, batched per request: however many debates a query lists, their participants,
  * rounds, interjections and pages of turns each take one statement.
  */
-export function createDebateLoaders(em: EntityManager) {
+export function createDebateLoaders(em: EntityManager, agents: ReturnType<typeof createAgentLoaders>) {
   return {
-    participantsByDebate: new DataLoader<string, DebateParticipant[]>(async (ids) =>
-      byDebate(
-        ids,
-        await em.find(DebateParticipant, { debate: { $in: [...ids] } }, { orderBy: { seat: 'asc' } }),
-      ),
-    ),
+    // Seats come with their agents (one joined statement), and those agents are primed into `agentById`:
+    // a turn's agent is its seat's, so reading a debate's seats and turns needs no agent query at all.
+    participantsByDebate: new DataLoader<string, DebateParticipant[]>(async (ids) => {
+      const participants = await em.find(
+        DebateParticipant,
+        { debate: { $in: [...ids] } },
+        { orderBy: { seat: 'asc' }, populate: ['agent'], strategy: 'joined' },
+      );
+      for (const participant of participants) {
+        const agent = participant.agent.unwrap();
+        agents.agentById.prime(agent.id, agent);
+      }
+      return byDebate(ids, participants);
+    }),
     roundsByDebate: new DataLoader<string, DebateRound[]>(async (ids) =>
       byDebate(
         ids,

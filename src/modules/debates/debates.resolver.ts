@@ -193,7 +193,10 @@ export class DebateParticipantResolver {
 export class DebateTurnResolver {
   @FieldResolver(() => Agent, { description: 'The agent that took the turn.' })
   async agent(@Root() turn: DebateTurn, @Ctx() { loaders }: GraphQLContext): Promise<Agent> {
-    return (await loaders.agentById.load(turn.agent.id))!;
+    // Through the debate's seats (one batched statement with their agents), not one agent query more.
+    const seats = await loaders.participantsByDebate.load(turn.debate.id);
+    const seat = seats.find((each) => each.agent.id === turn.agent.id);
+    return seat ? seat.agent.unwrap() : (await loaders.agentById.load(turn.agent.id))!;
   }
 }
 
