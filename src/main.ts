@@ -87,6 +87,11 @@ async function main(): Promise<void> {
         `  Try: mutation { login(email: "${local.demoAdmin.email}", password: "${local.demoAdmin.password}") { accessToken } }`,
       );
     }
+    lines.push(
+      `  Ollama: ${config.ollama.host}  (no GPU? \`npm run fake-ollama\` serves a fake one on http://127.0.0.1:11434)`,
+      '  Next, in another terminal: `npm run seed` (demo data), then `npm run example:debate`, `example:chat` or',
+      '  `example:compression` (README, "Examples")',
+    );
     process.stderr.write(`${lines.join('\n')}\n\n`);
   }
 }

@@ -18,6 +18,8 @@ export interface BuiltServer {
 
 /** A private build of the server, and the processes started from it. */
 export interface BuiltServers {
+  /** The build's folder: package.json (with its scripts), node_modules and dist/, as after `npm run build`. */
+  dir: string;
   /** Starts a process and resolves once `/health/ready` answers 200. */
   start(replicaId: string, env: Record<string, string>): Promise<BuiltServer>;
   /** SIGKILLs the processes started here that are still running (none other). */
@@ -58,6 +60,7 @@ export async function buildServer(prefix: string): Promise<BuiltServers> {
   };
 
   return {
+    dir: buildDir,
     async start(replicaId, env) {
       const { DATABASE_URL: _ignored, ...inherited } = process.env;
       const port = await freePort();
