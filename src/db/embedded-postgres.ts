@@ -58,12 +58,44 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
-/** A postmaster left behind by a process that was killed (kill -9 skips every hook) is stopped first. */
+/** The parent of a process (Linux /proc), or undefined where that cannot be read. */
+async function parentOf(pid: number): Promise<number | undefined> {
+  try {
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ')'.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '', 10);
+    return Number.isInteger(ppid) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a live process is Node (an orphan is adopted by init or a subreaper, never by Node). */
+async function isNodeProcess(pid: number): Promise<boolean> {
+  try {
+    return /(^|\/)node(\0|$)/.test((await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')[0] ?? '');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A postmaster left behind by a process that was killed (kill -9 skips every hook) is stopped first.
+ * One whose parent is still alive belongs to a running Parley (`npm start`): that is left alone and
+ * this start refused, instead of pulling the database out from under it.
+ */
 async function stopOrphan(dataDir: string, log: Logger): Promise<void> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number.parseInt((await readFile(pidFile, 'utf8')).split('\n')[0] ?? '', 10);
   if (!Number.isInteger(pid) || !isAlive(pid)) return;
+  const parent = await parentOf(pid);
+  if (parent !== undefined && parent > 1 && (await isNodeProcess(parent))) {
+    throw new Error(
+      `The embedded PostgreSQL in ${dataDir} is in use by another process (pid ${parent}), e.g. a running ` +
+        '`npm start`: stop it first, or set DATABASE_URL to reach that database.',
+    );
+  }
   log.warn({ pid, dataDir }, 'embedded PostgreSQL from an earlier run is still running; stopping it');
   process.kill(pid, 'SIGINT');
   if (!(await waitForExit(pid, 15_000)))
