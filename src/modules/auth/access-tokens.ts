@@ -17,7 +17,8 @@ export interface AuthUser {
 }
 
 const ALGORITHM = 'EdDSA';
-const TOKEN_TYPE = 'at+jwt'; // RFC 9068: keeps ID tokens or other JWTs from being replayed as access tokens
+const TOKEN_TYPE = 'at+jwt';
+const VERIFIED_CACHE_SIZE = 10_000; // RFC 9068: keeps ID tokens or other JWTs from being replayed as access tokens
 
 /**
  * Short-lived signed access tokens. The algorithm is pinned (Ed25519) and `iss`, `aud`, `typ` and
@@ -57,8 +58,30 @@ export class AccessTokens {
     return { token, expiresAt: new Date(expiresAt * 1000) };
   }
 
+  /**
+   * Tokens already verified, until they expire: a dashboard sends the same token with every request,
+   * and checking an Ed25519 signature each time is most of the cost of authenticating. Bounded; the
+   * oldest entries go first. Revocation is checked on every request regardless (AuthService).
+   */
+  private readonly verified = new Map<string, AuthUser>();
+
   /** Returns the caller or throws an `UnauthenticatedError` saying what was wrong with the token. */
   async verify(token: string): Promise<AuthUser> {
+    const known = this.verified.get(token);
+    if (known) {
+      // Expired in the meantime: verified again, which reports it as such.
+      if (known.expiresAt !== undefined && known.expiresAt + 5 > Date.now() / 1000) return known;
+      this.verified.delete(token);
+    }
+    const user = await this.verifySignature(token);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      this.verified.delete(this.verified.keys().next().value!);
+    }
+    this.verified.set(token, user);
+    return user;
+  }
+
+  private async verifySignature(token: string): Promise<AuthUser> {
     try {
       const { payload } = await jwtVerify(token, this.publicKey, {
         algorithms: [ALGORITHM],
