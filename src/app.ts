@@ -5,7 +5,10 @@ import path from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import express from 'express';
@@ -119,6 +122,8 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
   const expressApp = express();
   expressApp.disable('x-powered-by');
   expressApp.set('trust proxy', config.trustProxy);
+  // GraphQL answers are not cached by validators; hashing every response body for an ETag is waste.
+  expressApp.set('etag', false);
   const httpServer = http.createServer(expressApp);
   const ws = startWsServer({
     httpServer,
@@ -164,6 +169,8 @@ async function assemble(config: Config, orm: MikroORM, log: Logger): Promise<Par
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: ws.dispose }) },
+      // Nothing here sets cache hints; left on, it wraps every field resolver of every request.
+      ApolloServerPluginCacheControlDisabled(),
       operationLogPlugin(),
       metricsPlugin(metrics),
       databaseGuardPlugin(services.database),

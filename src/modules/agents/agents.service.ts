@@ -70,7 +70,8 @@ export class AgentsService {
     const rows = await em.find(
       Agent,
       { $and: where },
-      { orderBy: [{ [key]: direction }, { id: direction }], limit: first + 1 },
+      // Read-only: kept out of the unit of work (no identity map bookkeeping per row).
+      { orderBy: [{ [key]: direction }, { id: direction }], limit: first + 1, disableIdentityMap: true },
     );
     return toPage(rows, first);
   }

@@ -6,7 +6,8 @@ import { User } from './user.entity.js';
 export function createUserLoaders(em: EntityManager) {
   return {
     userById: new DataLoader<string, User | null>(async (ids) => {
-      const users = await em.find(User, { id: { $in: [...ids] } });
+      // Read-only (owners, authors): kept out of the unit of work.
+      const users = await em.find(User, { id: { $in: [...ids] } }, { disableIdentityMap: true });
       const byId = new Map(users.map((user) => [user.id, user]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
