@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { plainRows } from '../../db/plain-rows.js';
 import type { createAgentLoaders } from '../agents/agents.loaders.js';
 import { DebateInterjection, DebateParticipant, DebateRound, DebateTurn } from './debate.entity.js';
 
@@ -71,7 +72,7 @@ export function createDebateLoaders(em: EntityManager, agents: ReturnType<typeof
              ) page where rn <= ? order by debate_id, round, seat`,
             [`{${ids.join(',')}}`, after ?? 0, first + 1],
           );
-          const turns = rows.map((row) => em.map(DebateTurn, row));
+          const turns = plainRows(em, DebateTurn, rows);
           for (const id of ids) pages.set(`${id}|${first}|${after ?? ''}`, []);
           for (const turn of turns) pages.get(`${turn.debate.id}|${first}|${after ?? ''}`)!.push(turn);
         }

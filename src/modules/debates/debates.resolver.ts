@@ -55,7 +55,7 @@ export class DebatesResolver {
 
   @Query(() => Debate, { description: 'One debate by id. VIEWER+.' })
   debate(@Arg('id', () => ID) id: string, @Ctx() { em, services }: GraphQLContext): Promise<Debate> {
-    return services.debates.get(em, id);
+    return services.debates.read(em, id);
   }
 
   @Mutation(() => Debate, { description: 'Create a debate (PENDING until started). OPERATOR+.' })

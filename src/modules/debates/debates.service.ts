@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { plainRows } from '../../db/plain-rows.js';
 import { LockMode, raw } from '@mikro-orm/core';
 import {
   ConflictError,
@@ -53,11 +54,28 @@ export class DebatesService {
       const at = new Date(String(cursor.value));
       where.$and = [{ $or: [{ createdAt: { $lt: at } }, { createdAt: at, id: { $lt: cursor.id } }] }];
     }
-    const rows = await em.find(Debate, where, {
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      limit: first + 1,
-    });
-    return toPage(rows, first);
+    // A read: plain rows, not entities (see plainRows).
+    const rows: Record<string, unknown>[] = await em
+      .createQueryBuilder(Debate)
+      .select('*')
+      .where(where)
+      .orderBy([{ createdAt: 'desc' }, { id: 'desc' }])
+      .limit(first + 1)
+      .execute('all', false);
+    return toPage(plainRows(em, Debate, rows), first);
+  }
+
+  /** One debate to show (plain values; control actions load the entity with `get`). */
+  async read(em: EntityManager, id: string): Promise<Debate> {
+    const rows: Record<string, unknown>[] = await em
+      .createQueryBuilder(Debate)
+      .select('*')
+      .where({ id: assertUuid(id, 'debateId') })
+      .limit(1)
+      .execute('all', false);
+    const [debate] = plainRows(em, Debate, rows);
+    if (!debate) throw new NotFoundError('Debate', id);
+    return debate;
   }
 
   count(em: EntityManager, filter: DebateFilter | undefined): Promise<number> {
