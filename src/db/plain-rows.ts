@@ -22,6 +22,16 @@ export function plainRows<T extends object>(em: EntityManager, entity: EntityCla
   return rows.map(mapper);
 }
 
+function converterFor(columnType: unknown, runtimeType: unknown): ((value: unknown) => unknown) | undefined {
+  const type = String(columnType);
+  if (/bigint/i.test(type)) return Number;
+  // MikroORM has pg hand timestamps over as text (it parses them itself); JSON carries them as text too.
+  if (/timestamp|date/i.test(type) || runtimeType === 'Date') {
+    return (value) => (value instanceof Date ? value : new Date(String(value)));
+  }
+  return undefined;
+}
+
 function buildMapper<T>(meta: EntityMetadata<T>): Mapper<T> {
   const steps: ((row: Row, into: Row) => void)[] = [];
   for (const prop of meta.props) {
@@ -33,14 +43,17 @@ function buildMapper<T>(meta: EntityMetadata<T>): Mapper<T> {
         const id = row[column];
         into[name] = id === null || id === undefined ? null : { id };
       });
+    } else if (prop.kind === ReferenceKind.SCALAR && prop.embedded) {
+      // A column of an embeddable (`stats_turns` → `stats.turns`).
+      const [parent, child] = prop.embedded;
+      const convert = converterFor(prop.columnTypes?.[0] ?? prop.type, prop.runtimeType);
+      steps.push((row, into) => {
+        const value = row[column];
+        const target = (into[parent] ??= {}) as Row;
+        target[child] = convert && value !== null && value !== undefined ? convert(value) : value;
+      });
     } else if (prop.kind === ReferenceKind.SCALAR) {
-      const columnType = String(prop.columnTypes?.[0] ?? prop.type);
-      const convert = /bigint/i.test(columnType)
-        ? Number
-        : /timestamp|date/i.test(columnType) || prop.runtimeType === 'Date'
-          ? // MikroORM has pg hand timestamps over as text (it parses them itself).
-            (value: unknown) => (value instanceof Date ? value : new Date(String(value)))
-          : undefined;
+      const convert = converterFor(prop.columnTypes?.[0] ?? prop.type, prop.runtimeType);
       steps.push(
         convert
           ? (row, into) => {

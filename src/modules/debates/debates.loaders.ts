@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { plainRows } from '../../db/plain-rows.js';
 import type { createAgentLoaders } from '../agents/agents.loaders.js';
+import { Agent } from '../agents/agent.entity.js';
 import { DebateInterjection, DebateParticipant, DebateRound, DebateTurn } from './debate.entity.js';
 
 /** A debate's turns sort by round then seat; seats stop at 8, so `round * 100 + seat` orders them. */
@@ -29,15 +30,24 @@ export function createDebateLoaders(em: EntityManager, agents: ReturnType<typeof
     // Seats come with their agents (one joined statement), and those agents are primed into `agentById`:
     // a turn's agent is its seat's, so reading a debate's seats and turns needs no agent query at all.
     participantsByDebate: new DataLoader<string, DebateParticipant[]>(async (ids) => {
-      const participants = await em.find(
-        DebateParticipant,
-        { debate: { $in: [...ids] } },
-        { orderBy: { seat: 'asc' }, populate: ['agent'], strategy: 'joined' },
+      const rows: (Record<string, unknown> & { agent_row: Record<string, unknown> })[] = await em.execute(
+        `select p.*, to_jsonb(a) as agent_row
+           from debate_participants p join agents a on a.id = p.agent_id
+          where p.debate_id = any(?::uuid[])
+          order by p.debate_id, p.seat`,
+        [`{${ids.join(',')}}`],
       );
-      for (const participant of participants) {
-        const agent = participant.agent.unwrap();
+      const seatAgents = plainRows(
+        em,
+        Agent,
+        rows.map((row) => row.agent_row),
+      );
+      const participants = plainRows(em, DebateParticipant, rows).map((participant, index) => {
+        const agent = seatAgents[index]!;
         agents.agentById.prime(agent.id, agent);
-      }
+        // The seat's agent at hand (what `Ref.unwrap()` gives on an entity).
+        return Object.assign(participant, { agent: { id: agent.id, unwrap: () => agent } });
+      });
       return byDebate(ids, participants);
     }),
     roundsByDebate: new DataLoader<string, DebateRound[]>(async (ids) =>
