@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 import { graphql, type GraphQLSchema } from 'graphql';
-import { applyMiddleware } from 'graphql-middleware';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type DomainError } from '../src/common/errors.js';
-import { buildShield, mergePermissions } from '../src/graphql/permissions/shield.js';
+import { applyPermissions, mergePermissions } from '../src/graphql/permissions/shield.js';
 import type { PermissionMap } from '../src/graphql/permissions/types.js';
 import { buildBaseSchema } from '../src/graphql/schema.js';
 import { modules } from '../src/modules/index.js';
@@ -84,7 +83,8 @@ describe('a field without a rule', () => {
   });
 
   it('is denied by the shield’s fallback, even to an ADMIN', async () => {
-    const served = applyMiddleware(await buildBaseSchema(), buildShield(unruled));
+    const served = await buildBaseSchema();
+    applyPermissions(served, mergePermissions(unruled));
     const admin = {
       id: '00000000-0000-4000-8000-000000000000',
       email: 'admin@example.test',

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
-import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
 import { modules } from '../modules/index.js';
 import type { ResolverList } from '../modules/module.js';
-import { buildShield, mergePermissions } from './permissions/shield.js';
+import { applyPermissions, mergePermissions } from './permissions/shield.js';
 import { guardSubscriptions } from './permissions/subscription-guard.js';
 
 export const SCHEMA_DESCRIPTION_HEADER = `# Generated from the code by \`npm run gen\` — do not edit.
@@ -38,7 +37,9 @@ export function buildBaseSchema(): Promise<GraphQLSchema> {
 
 /** The schema served: every field behind its shield rule, and subscriptions checked when set up. */
 export async function buildServedSchema(): Promise<GraphQLSchema> {
-  const schema = applyMiddleware(await buildBaseSchema(), buildShield(modules));
-  guardSubscriptions(schema, mergePermissions(modules));
+  const schema = await buildBaseSchema();
+  const permissions = mergePermissions(modules);
+  applyPermissions(schema, permissions);
+  guardSubscriptions(schema, permissions);
   return schema;
 }
