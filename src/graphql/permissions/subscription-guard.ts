@@ -12,7 +12,6 @@ import type { PermissionMap } from './types.js';
  */
 export function guardSubscriptions(schema: GraphQLSchema, permissions: PermissionMap): void {
   const subscriptionType = schema.getSubscriptionType();
-  // No isObjectType(): graphql-middleware may hand back types from graphql's other (CJS) build.
   if (!subscriptionType) return;
   const rules = permissions.Subscription ?? {};
   for (const field of Object.values(subscriptionType.getFields())) {
