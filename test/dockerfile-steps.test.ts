@@ -362,7 +362,7 @@ describe('docker/Dockerfile step by step without Docker, then the Compose topolo
 
     // The runtime stage: production dependencies and dist/ only.
     const app = runtime!.dir;
-    expect(cmd).toEqual(['node', 'dist/src/main.js']);
+    expect(cmd).toEqual(['node', '--max-semi-space-size=64', 'dist/src/main.js']);
     expect(existsSync(path.join(app, 'dist/src/main.js'))).toBe(true);
     expect(existsSync(path.join(app, 'dist/scripts/migrate.js'))).toBe(true);
     expect(existsSync(path.join(app, 'src'))).toBe(false);
