@@ -526,17 +526,41 @@ describe('/metrics', () => {
     expect(value(exposition, `${throughput}_sum`, { algorithm, phase: 'compress' })).toBeGreaterThan(1e5);
   });
 
-  it('rate-limit hits and auth failures through the hooks security calls', async () => {
-    const { metrics } = server.app.services;
-    metrics.rateLimitHit('operations:VIEWER');
-    metrics.rateLimitHit('loginPerAccount');
-    metrics.authFailure('bad_credentials');
-    const { samples } = await scrape();
-    expect(value(samples, 'parley_rate_limit_hits_total', { limit: 'operations', tier: 'VIEWER' })).toBe(1);
-    expect(value(samples, 'parley_rate_limit_hits_total', { limit: 'loginPerAccount', tier: 'any' })).toBe(1);
-    expect(sum(samples, 'parley_auth_failures_total', { reason: 'bad_credentials' })).toBeGreaterThanOrEqual(
-      1,
-    );
+  it('rate-limit hits and auth failures, counted where the requests are refused', async () => {
+    // A replica with tight limits: anonymous callers 3 operations, then 1 a second; 1 sign-in per account.
+    const limited = await startTestServer({
+      databaseUrl: server.databaseUrl,
+      env: { ...ollamaEnv(fake.url), RATE_LIMIT_ANONYMOUS: '1,3', LOGIN_LIMIT_PER_ACCOUNT: '1,60' },
+    });
+    try {
+      const post = (body: unknown, headers: Record<string, string> = {}) =>
+        fetch(limited.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        });
+      const login = {
+        query:
+          'mutation { login(email: "nobody@example.test", password: "not the password") { accessToken } }',
+      };
+      expect((await (await post(login)).json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+      expect((await (await post(login)).json()).errors[0].extensions.code).toBe('RATE_LIMITED');
+      const garbage = await post({ query: '{ me { id } }' }, { authorization: 'Bearer not.a.token' });
+      expect((await garbage.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+      expect((await post({ query: '{ __typename }' })).status).toBe(429);
+
+      const { samples } = await scrape(limited);
+      expect(value(samples, 'parley_rate_limit_hits_total', { limit: 'operations', tier: 'ANONYMOUS' })).toBe(
+        1,
+      );
+      expect(value(samples, 'parley_rate_limit_hits_total', { limit: 'loginPerAccount', tier: 'any' })).toBe(
+        1,
+      );
+      expect(value(samples, 'parley_auth_failures_total', { reason: 'bad_credentials' })).toBe(1);
+      expect(value(samples, 'parley_auth_failures_total', { reason: 'token_invalid' })).toBe(1);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('a scrape while the database is unreachable still answers, keeping the last values', async () => {
