@@ -5,6 +5,7 @@ import {
   type FilterQuery,
 } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { plainRows } from '../../db/plain-rows.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../common/errors.js';
 import { assertUuid } from '../../common/ids.js';
 import { decodeCursor, encodeCursor, SortDirection, toPage, type Page } from '../../common/pagination.js';
@@ -39,23 +40,6 @@ function withoutNulls<T extends object>(input: T): { [K in keyof T]?: Exclude<T[
 
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (char) => `\\${char}`);
 
-/**
- * An agent row read without the ORM's unit of work, shaped as the entity (what resolvers read): the
- * owner as a reference, the stats as their object. Bigint columns arrive as strings.
- */
-export function agentView(row: Record<string, unknown>): Agent {
-  const { owner, ...rest } = row;
-  const stats = {
-    turns: Number(row.stats_turns ?? 0),
-    promptTokens: Number(row.stats_promptTokens ?? 0),
-    completionTokens: Number(row.stats_completionTokens ?? 0),
-    latencyP50Ms: (row.stats_latencyP50Ms as number | null) ?? null,
-    latencyP95Ms: (row.stats_latencyP95Ms as number | null) ?? null,
-    latencyP99Ms: (row.stats_latencyP99Ms as number | null) ?? null,
-  };
-  return { ...rest, owner: { id: owner as string }, stats } as unknown as Agent;
-}
-
 function sortValue(agent: Agent, key: SortKey): string {
   return key === 'name' ? agent.name : agent[key].toISOString();
 }
@@ -84,15 +68,15 @@ export class AgentsService {
       where.push({ $or: [{ [key]: { [op]: value } }, { [key]: value, id: { [op]: cursor.id } }] });
     }
     const direction = asc ? 'asc' : 'desc';
-    // A read: rows as plain values, not entities (no unit of work, no hydration: most of a list's cost).
+    // A read: plain rows, not entities (see plainRows).
     const rows: Record<string, unknown>[] = await em
       .createQueryBuilder(Agent)
       .select('*')
       .where({ $and: where })
       .orderBy([{ [key]: direction }, { id: direction }])
       .limit(first + 1)
-      .execute('all');
-    return toPage(rows.map(agentView), first);
+      .execute('all', false);
+    return toPage(plainRows(em, Agent, rows), first);
   }
 
   count(em: EntityManager, filter: AgentFilter | undefined): Promise<number> {

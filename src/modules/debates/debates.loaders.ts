@@ -42,13 +42,8 @@ export function createDebateLoaders(em: EntityManager, agents: ReturnType<typeof
         Agent,
         rows.map((row) => row.agent_row),
       );
-      const participants = plainRows(em, DebateParticipant, rows).map((participant, index) => {
-        const agent = seatAgents[index]!;
-        agents.agentById.prime(agent.id, agent);
-        // The seat's agent at hand (what `Ref.unwrap()` gives on an entity).
-        return Object.assign(participant, { agent: { id: agent.id, unwrap: () => agent } });
-      });
-      return byDebate(ids, participants);
+      for (const agent of seatAgents) agents.agentById.prime(agent.id, agent);
+      return byDebate(ids, plainRows(em, DebateParticipant, rows));
     }),
     roundsByDebate: new DataLoader<string, DebateRound[]>(async (ids) =>
       byDebate(

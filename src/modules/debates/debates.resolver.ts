@@ -193,10 +193,10 @@ export class DebateParticipantResolver {
 export class DebateTurnResolver {
   @FieldResolver(() => Agent, { description: 'The agent that took the turn.' })
   async agent(@Root() turn: DebateTurn, @Ctx() { loaders }: GraphQLContext): Promise<Agent> {
-    // Through the debate's seats (one batched statement with their agents), not one agent query more.
-    const seats = await loaders.participantsByDebate.load(turn.debate.id);
-    const seat = seats.find((each) => each.agent.id === turn.agent.id);
-    return seat ? seat.agent.unwrap() : (await loaders.agentById.load(turn.agent.id))!;
+    // Loading the debate's seats (one batched statement with their agents) primes the agent loader: a
+    // turn's agent is its seat's, so this costs no agent query of its own.
+    await loaders.participantsByDebate.load(turn.debate.id);
+    return (await loaders.agentById.load(turn.agent.id))!;
   }
 }
 
