@@ -32,7 +32,7 @@ import {
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { parser as promqlParser } from '@prometheus-io/lezer-promql';
+import { promqlMetrics, withoutGrafanaVariables } from './promql.js';
 import { Ajv } from 'ajv';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import ts from 'typescript';
@@ -117,34 +117,6 @@ function yamlFile(root: string, file: string, problems: Problems): unknown {
     problems.push(`${file}: not valid YAML: ${(error as Error).message}`);
     return undefined;
   }
-}
-
-// ----------------------------------------------------------------------------------------------------
-// PromQL
-
-/** Grafana's variables in an expression, replaced so that the expression parses as plain PromQL. */
-function withoutGrafanaVariables(expr: string): string {
-  return expr
-    .replace(/\$__(rate_interval|interval|range)\b/g, '5m')
-    .replace(/\$\{(\w+)(:[^}]*)?\}/g, 'grafana_var_$1')
-    .replace(/\$(\w+)/g, 'grafana_var_$1');
-}
-
-/** Metric names selected by a PromQL expression; `error` when it does not parse. */
-function promqlMetrics(expr: string): { metrics: string[]; error?: string } {
-  const tree = promqlParser.parse(expr);
-  const metrics: string[] = [];
-  let error: string | undefined;
-  tree.iterate({
-    enter(node) {
-      if (node.type.isError && error === undefined)
-        error = `syntax error at offset ${node.from}: "${expr.slice(node.from, node.from + 30)}"`;
-      if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') {
-        metrics.push(expr.slice(node.from, node.to));
-      }
-    },
-  });
-  return { metrics, ...(error ? { error } : {}) };
 }
 
 // ----------------------------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promqlMetrics, withoutGrafanaVariables } from '../scripts/promql.js';
 import { Role } from '../src/modules/users/role.js';
 import {
   CircuitBreakersDocument,
@@ -539,14 +542,17 @@ describe('/metrics', () => {
           headers: { 'content-type': 'application/json', ...headers },
           body: JSON.stringify(body),
         });
+      const codeOf = async (response: Response) =>
+        ((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions
+          .code;
       const login = {
         query:
           'mutation { login(email: "nobody@example.test", password: "not the password") { accessToken } }',
       };
-      expect((await (await post(login)).json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
-      expect((await (await post(login)).json()).errors[0].extensions.code).toBe('RATE_LIMITED');
+      expect(await codeOf(await post(login))).toBe('UNAUTHENTICATED');
+      expect(await codeOf(await post(login))).toBe('RATE_LIMITED');
       const garbage = await post({ query: '{ me { id } }' }, { authorization: 'Bearer not.a.token' });
-      expect((await garbage.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+      expect(await codeOf(garbage)).toBe('UNAUTHENTICATED');
       expect((await post({ query: '{ __typename }' })).status).toBe(429);
 
       const { samples } = await scrape(limited);
@@ -561,6 +567,42 @@ describe('/metrics', () => {
     } finally {
       await limited.close();
     }
+  });
+
+  it('every metric the dashboards and alert rules name is in this scrape', async () => {
+    const text = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
+    const types = new Map([...text.matchAll(/^# TYPE (\S+) (\w+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const exported = (metric: string) => {
+      if (types.has(metric)) return true;
+      const base = metric.replace(/_(bucket|sum|count)$/, '');
+      return base !== metric && ['histogram', 'summary'].includes(types.get(base) ?? '');
+    };
+    const expressions: { where: string; expr: string }[] = [];
+    const rules = parseYaml(await readFile('grafana/alert_rules.yml', 'utf8')) as {
+      groups: { rules: { alert?: string; record?: string; expr: string }[] }[];
+    };
+    for (const rule of rules.groups.flatMap((group) => group.rules))
+      expressions.push({ where: `alert ${rule.alert ?? rule.record}`, expr: rule.expr });
+    type Panel = { title?: string; targets?: { expr?: string }[]; panels?: Panel[] };
+    for (const file of await readdir('grafana/dashboards')) {
+      const dashboard = JSON.parse(await readFile(`grafana/dashboards/${file}`, 'utf8')) as {
+        panels?: Panel[];
+      };
+      for (const panel of (dashboard.panels ?? []).flatMap((each) => [each, ...(each.panels ?? [])]))
+        for (const target of panel.targets ?? [])
+          if (target.expr) expressions.push({ where: `${file} "${panel.title}"`, expr: target.expr });
+    }
+    const missing = new Set<string>();
+    let named = 0;
+    for (const { where, expr } of expressions) {
+      for (const metric of promqlMetrics(withoutGrafanaVariables(expr)).metrics) {
+        named++;
+        // `up` is Prometheus's own, not the app's.
+        if (metric !== 'up' && !exported(metric)) missing.add(`${metric} (${where})`);
+      }
+    }
+    expect(named).toBeGreaterThan(50);
+    expect([...missing]).toEqual([]);
   });
 
   it('a scrape while the database is unreachable still answers, keeping the last values', async () => {
